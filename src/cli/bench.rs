@@ -1,0 +1,291 @@
+//! `gaugan bench`: forward latency of the generator, the naive dense path beside the optimised
+//! (lookup) path in the same process, their ratio, peak memory, and the stroke-to-photo time
+//! through the app's real worker.
+//!
+//! Without `--model` it covers the built-in model and a full-size ADE20K-shaped generator
+//! (ngf 64, 151 label channels, random weights made here) at 256 and 512 px. With `--model` it
+//! measures that model, and its last line is `median_ms=<number>` (optimised path, first
+//! backend) for scripts.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::Args;
+
+use super::{ImportFlags, load_model};
+use crate::app::worker::{Reply, SynthRequest, Worker, WorkerOptions};
+use crate::checkpoint::{ModelFile, untrained_model};
+use crate::infer::backend::{self, Backend};
+use crate::infer::{BackendChoice, Synthesizer};
+use crate::labels::png_io::read_label_png;
+use crate::labels::{LabelMap, Palette};
+use crate::model::{GeneratorConfig, LabelChannels};
+
+/// Arguments of `gaugan bench`.
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Measure this model (a gaugan model file or an official .pth with the import flags).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Label map to synthesise (default: a generated one with every class).
+    #[arg(long)]
+    pub labels: Option<PathBuf>,
+    /// Timed runs after one warm-up run.
+    #[arg(long, default_value_t = 5)]
+    pub runs: usize,
+    /// Backends: auto (the CPU backend, and a hardware GPU when there is one), wgpu or cpu.
+    #[arg(long, default_value = "auto")]
+    pub backend: BackendChoice,
+    /// Skip the naive dense path (only the optimised one).
+    #[arg(long)]
+    pub no_baseline: bool,
+    /// Import choices for an official .pth.
+    #[command(flatten)]
+    pub flags: ImportFlags,
+}
+
+/// Latency statistics of one path, in milliseconds.
+#[derive(Debug, Clone, Copy)]
+pub struct Stats {
+    /// Median.
+    pub median: f64,
+    /// Fastest.
+    pub min: f64,
+    /// Slowest.
+    pub max: f64,
+}
+
+impl Stats {
+    fn of(mut ms: Vec<f64>) -> Self {
+        ms.sort_by(f64::total_cmp);
+        let n = ms.len();
+        let median = if n % 2 == 1 {
+            ms[n / 2]
+        } else {
+            (ms[n / 2 - 1] + ms[n / 2]) / 2.0
+        };
+        Stats {
+            median,
+            min: ms[0],
+            max: ms[n - 1],
+        }
+    }
+}
+
+impl std::fmt::Display for Stats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "median {:9.1} ms  (min {:.1}, max {:.1})",
+            self.median, self.min, self.max
+        )
+    }
+}
+
+/// Times `runs` forwards of `synth` on `labels` after one warm-up.
+pub fn time_forward(synth: &Synthesizer, labels: &LabelMap, runs: usize) -> anyhow::Result<Stats> {
+    let style = synth.random_style(0);
+    synth.synthesize(labels, None, style.as_ref())?;
+    let mut ms = Vec::with_capacity(runs);
+    for _ in 0..runs.max(1) {
+        let t = Instant::now();
+        synth.synthesize(labels, None, style.as_ref())?;
+        ms.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    Ok(Stats::of(ms))
+}
+
+/// A label map with bands and blocks of every class (a busy, painted-looking map).
+pub fn synthetic_labels(width: usize, height: usize, classes: usize) -> LabelMap {
+    let mut data = vec![0u16; width * height];
+    for y in 0..height {
+        for x in 0..width {
+            let band = y * 8 / height.max(1);
+            let block = (x / 16 + (y / 16) * 3) % classes.max(1);
+            data[y * width + x] = if (x / 16 + y / 16) % 3 == 0 {
+                block as u16
+            } else {
+                (band * classes / 8).min(classes - 1) as u16
+            };
+        }
+    }
+    LabelMap::from_vec(width, height, data).expect("w*h ids")
+}
+
+/// A full-size ADE20K-shaped generator (official options: ngf 64, 150 classes + dontcare,
+/// SPADE hidden 128, no VAE) at `size`, with random weights.
+pub fn ade20k_shaped(size: usize) -> ModelFile {
+    let palette = Palette::builtin("ade20k").unwrap_or_else(|| Palette::generic(150, true));
+    let cfg = GeneratorConfig::new(LabelChannels::new(150).with_dontcare(true))
+        .with_ngf(64)
+        .with_crop_size(size);
+    untrained_model(cfg, None, palette, "bench: ADE20K-shaped, random weights")
+}
+
+fn peak_mib() -> String {
+    super::train::peak_memory_mib()
+        .map(|m| format!("{m:.0} MiB"))
+        .unwrap_or_else(|| "n/a".into())
+}
+
+fn backends(choice: BackendChoice) -> anyhow::Result<Vec<Backend>> {
+    Ok(match choice {
+        BackendChoice::Auto => {
+            let mut v = vec![backend::cpu()];
+            if let Ok(b) = backend::select(BackendChoice::Auto)
+                && b.is_gpu
+            {
+                v.insert(0, b);
+            }
+            v
+        }
+        c => vec![backend::select(c).map_err(anyhow::Error::msg)?],
+    })
+}
+
+/// Benchmarks one model on one backend; returns the optimised median.
+fn bench_model(
+    name: &str,
+    model: &ModelFile,
+    labels: Option<&LabelMap>,
+    be: &Backend,
+    runs: usize,
+    baseline: bool,
+) -> anyhow::Result<f64> {
+    let [h, w] = model.generator.output_size();
+    let owned;
+    let labels = match labels {
+        Some(l) => l,
+        None => {
+            owned = synthetic_labels(w, h, model.generator.labels.classes());
+            &owned
+        }
+    };
+    let t = Instant::now();
+    let mut synth = Synthesizer::new(model, be.device.clone()).context("loading the model")?;
+    let load = t.elapsed();
+    println!(
+        "{name} ({w}x{h}, {:.2} M parameters) on {}: loaded in {:.0} ms",
+        model.generator_parameters() as f64 / 1e6,
+        be.description,
+        load.as_secs_f64() * 1e3
+    );
+    synth.lookup = true;
+    let fast = time_forward(&synth, labels, runs)?;
+    println!("  optimised (lookup SPADE): {fast}");
+    if baseline {
+        synth.lookup = false;
+        let dense = time_forward(&synth, labels, runs)?;
+        println!("  naive (dense one-hot)   : {dense}");
+        println!(
+            "  speed-up: {:.2}x (naive median / optimised median)",
+            dense.median / fast.median
+        );
+    }
+    println!("  peak memory so far: {}", peak_mib());
+    Ok(fast.median)
+}
+
+/// Stroke-to-photo through the app's worker: a stroke changes the labels, the request goes to
+/// the worker thread, the photo comes back. Returns the statistics.
+pub fn stroke_to_photo(model: Arc<ModelFile>, be: &Backend, runs: usize) -> anyhow::Result<Stats> {
+    let [h, w] = model.generator.output_size();
+    let classes = model.generator.labels.classes();
+    let worker = Worker::spawn(model, be.device.clone(), WorkerOptions::default(), || {});
+    let deadline = Instant::now() + Duration::from_secs(600);
+    let wait = |id: Option<u64>| -> anyhow::Result<()> {
+        loop {
+            match worker.try_recv() {
+                Some(Reply::Ready { .. }) if id.is_none() => return Ok(()),
+                Some(Reply::LoadFailed(e)) => bail!("the worker could not load the model: {e}"),
+                Some(Reply::Photo { id: got, .. }) if Some(got) == id => return Ok(()),
+                Some(Reply::SynthFailed { error, .. }) => bail!("synthesis failed: {error}"),
+                _ => {}
+            }
+            if Instant::now() > deadline {
+                bail!("the worker did not answer in 10 minutes");
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
+    };
+    wait(None)?;
+    let mut labels = synthetic_labels(w, h, classes);
+    let mut ms = Vec::new();
+    for i in 0..=runs.max(1) as u64 {
+        // A stroke: a disc of another class somewhere on the map.
+        let (cx, cy, r) = ((i as usize * 37) % w, (i as usize * 53) % h, w / 16 + 2);
+        for y in cy.saturating_sub(r)..(cy + r).min(h) {
+            for x in cx.saturating_sub(r)..(cx + r).min(w) {
+                if (x as i64 - cx as i64).pow(2) + (y as i64 - cy as i64).pow(2) <= (r * r) as i64 {
+                    labels.set(x, y, ((i as usize + 1) % classes) as u16);
+                }
+            }
+        }
+        let t = Instant::now();
+        worker.request(SynthRequest {
+            id: i,
+            labels: labels.clone(),
+            style: None,
+        });
+        wait(Some(i))?;
+        if i > 0 {
+            ms.push(t.elapsed().as_secs_f64() * 1e3); // the first one is the warm-up
+        }
+    }
+    Ok(Stats::of(ms))
+}
+
+/// Runs `gaugan bench`.
+pub fn run(a: BenchArgs) -> anyhow::Result<()> {
+    let backends = backends(a.backend)?;
+    let labels = match &a.labels {
+        Some(p) => Some(read_label_png(p, u16::MAX as usize + 1, None)?),
+        None => None,
+    };
+    println!(
+        "gaugan bench: {} timed run(s) after one warm-up; {} CPU thread(s)",
+        a.runs,
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    );
+    if let Some(path) = &a.model {
+        let model = load_model(path, None, &a.flags)?;
+        let name = path.display().to_string();
+        let mut first = None;
+        for be in &backends {
+            let m = bench_model(&name, &model, labels.as_ref(), be, a.runs, !a.no_baseline)?;
+            first.get_or_insert(m);
+        }
+        println!("median_ms={:.3}", first.unwrap_or(f64::NAN));
+        return Ok(());
+    }
+    let (default, default_name) = crate::app::default_model().map_err(anyhow::Error::msg)?;
+    for be in &backends {
+        bench_model(
+            &default_name,
+            &default,
+            labels.as_ref(),
+            be,
+            a.runs,
+            !a.no_baseline,
+        )?;
+        let s = stroke_to_photo(default.clone(), be, a.runs)?;
+        println!("  stroke to photo through the app's worker ({default_name}): {s}");
+        for size in [256, 512] {
+            let m = ade20k_shaped(size);
+            let runs = if size >= 512 { a.runs.min(3) } else { a.runs };
+            bench_model(
+                &format!("ADE20K-shaped generator {size}"),
+                &m,
+                None,
+                be,
+                runs,
+                !a.no_baseline,
+            )?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,267 @@
+//! The inference engine: a loaded model on a device, turning label maps (and a style) into photos.
+//! Used by the CLI, the app's worker thread and the benchmarks alike.
+
+use burn::tensor::{Device, Tensor, TensorData};
+use image::RgbImage;
+use rand::SeedableRng;
+use rand_distr::{Distribution, StandardNormal};
+
+use super::image::{rgb_to_tensor, tensor_to_rgb};
+use crate::checkpoint::convert::{load_encoder, load_generator};
+use crate::checkpoint::{ModelFile, WeightsError};
+use crate::labels::encode::semantics;
+use crate::labels::{InstanceMap, LabelMap, Palette};
+use crate::model::{Encoder, Generator, GeneratorConfig, SegMaps};
+
+/// A synthesised image: `[3, H, W]` floats in `[-1, 1]` (the raw tanh output).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Photo {
+    /// Width in pixels.
+    pub width: usize,
+    /// Height in pixels.
+    pub height: usize,
+    /// Channel-major values.
+    pub data: Vec<f32>,
+}
+
+impl Photo {
+    /// As an 8-bit image, converted like the official `tensor2im`.
+    pub fn to_rgb(&self) -> RgbImage {
+        tensor_to_rgb(&self.data, self.width, self.height)
+    }
+}
+
+/// The latent style: `z` for a VAE generator.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Style {
+    /// The vector fed to the generator's `fc`.
+    pub z: Vec<f32>,
+}
+
+impl Style {
+    /// `(1 - t) * a + t * b`.
+    pub fn blend(a: &Style, b: &Style, t: f32) -> Style {
+        Style {
+            z: a.z.iter().zip(&b.z).map(|(x, y)| x + (y - x) * t).collect(),
+        }
+    }
+}
+
+/// Why synthesis failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("{0}")]
+    Weights(#[from] WeightsError),
+    #[error("this model has no image encoder: styles can only be random (dice)")]
+    NoEncoder,
+    #[error("label value {value} at {count} pixels is outside the model's {classes} classes")]
+    LabelRange {
+        value: u32,
+        count: usize,
+        classes: usize,
+    },
+    #[error("the instance map is {0}x{1} but the label map is {2}x{3}")]
+    InstanceSize(usize, usize, usize, usize),
+    #[error("style vector has {found} values, the model takes {expected}")]
+    StyleSize { found: usize, expected: usize },
+}
+
+/// A model loaded on a device.
+pub struct Synthesizer {
+    /// Where it runs.
+    pub device: Device,
+    /// Generator shape.
+    pub config: GeneratorConfig,
+    /// The generator.
+    pub generator: Generator,
+    /// The encoder, if the model has one.
+    pub encoder: Option<Encoder>,
+    /// Class names and colours.
+    pub palette: Palette,
+    /// Compute the SPADE `mlp_shared` convolutions as lookups from the class ids (the default);
+    /// `false` runs the dense convolution over the one-hot map (the naive path, for benchmarks).
+    pub lookup: bool,
+}
+
+impl Synthesizer {
+    /// Loads a model file onto `device`.
+    pub fn new(model: &ModelFile, device: Device) -> Result<Self, EngineError> {
+        let generator = load_generator(&model.generator, model.generator_weights.clone(), &device)?;
+        let encoder = match &model.encoder {
+            Some(cfg) => Some(load_encoder(cfg, model.encoder_weights.clone(), &device)?),
+            None => None,
+        };
+        Ok(Self {
+            device,
+            config: model.generator.clone(),
+            generator,
+            encoder,
+            palette: model.palette.clone(),
+            lookup: true,
+        })
+    }
+
+    /// Output `[height, width]`.
+    pub fn output_size(&self) -> [usize; 2] {
+        self.config.output_size()
+    }
+
+    /// Whether the generator takes a style vector.
+    pub fn uses_style(&self) -> bool {
+        self.config.z_dim.is_some()
+    }
+
+    /// A random style from a seeded standard normal draw (the same on every backend).
+    pub fn random_style(&self, seed: u64) -> Option<Style> {
+        let n = self.config.z_dim?;
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        Some(Style {
+            z: (0..n).map(|_| StandardNormal.sample(&mut rng)).collect(),
+        })
+    }
+
+    /// Encodes a style image (any size) into `(mu, logvar)`; the style is `z = mu`.
+    pub fn encode_image(&self, img: &RgbImage) -> Result<(Style, Vec<f32>), EngineError> {
+        let [h, w] = self.output_size();
+        self.encode_tensor(rgb_to_tensor(img, w, h), h, w)
+    }
+
+    /// Encodes `[3, H, W]` values in `[-1, 1]`.
+    pub fn encode_tensor(
+        &self,
+        chw: Vec<f32>,
+        height: usize,
+        width: usize,
+    ) -> Result<(Style, Vec<f32>), EngineError> {
+        let enc = self.encoder.as_ref().ok_or(EngineError::NoEncoder)?;
+        let x = Tensor::<4>::from_data(TensorData::new(chw, [1, 3, height, width]), &self.device);
+        let (mu, logvar) = enc.forward(x);
+        let mu = mu.into_data().convert::<f32>().into_vec::<f32>().unwrap();
+        let logvar = logvar
+            .into_data()
+            .convert::<f32>()
+            .into_vec::<f32>()
+            .unwrap();
+        Ok((Style { z: mu }, logvar))
+    }
+
+    /// The semantic input `[1, semantic_nc, H, W]` for a label map at the model's size.
+    pub fn semantics_tensor(
+        &self,
+        labels: &LabelMap,
+        instance: Option<&InstanceMap>,
+    ) -> Result<Tensor<4>, EngineError> {
+        self.prepare(labels, instance).map(|(t, _)| t)
+    }
+
+    /// The generator's semantic input for a label map: the one-hot tensor, plus the class ids on
+    /// the lookup path.
+    pub fn seg_maps(
+        &self,
+        labels: &LabelMap,
+        instance: Option<&InstanceMap>,
+    ) -> Result<SegMaps, EngineError> {
+        let (sem, ids) = self.prepare(labels, instance)?;
+        let seg = SegMaps::new(sem);
+        Ok(if self.lookup {
+            seg.with_ids(ids, self.config.labels.classes())
+        } else {
+            seg
+        })
+    }
+
+    /// `[1, semantic_nc, H, W]` semantics and the `[H, W]` ids at the model's size.
+    fn prepare(
+        &self,
+        labels: &LabelMap,
+        instance: Option<&InstanceMap>,
+    ) -> Result<(Tensor<4>, Vec<u16>), EngineError> {
+        let [h, w] = self.output_size();
+        let classes = self.config.labels.classes();
+        if let Some(&(value, count)) = labels.out_of_range(classes).first() {
+            return Err(EngineError::LabelRange {
+                value,
+                count,
+                classes,
+            });
+        }
+        if let Some(i) = instance
+            && (i.width(), i.height()) != (labels.width(), labels.height())
+        {
+            return Err(EngineError::InstanceSize(
+                i.width(),
+                i.height(),
+                labels.width(),
+                labels.height(),
+            ));
+        }
+        let resized;
+        let labels = if (labels.width(), labels.height()) != (w, h) {
+            resized = labels.resize_nearest(w, h);
+            &resized
+        } else {
+            labels
+        };
+        let inst_resized;
+        let instance = match instance {
+            Some(i) if (i.width(), i.height()) != (w, h) => {
+                inst_resized = i.resize_nearest(w, h);
+                Some(&inst_resized)
+            }
+            other => other,
+        };
+        let instance = if self.config.labels.instance {
+            instance
+        } else {
+            None
+        };
+        let mut sem = semantics(labels, classes, instance);
+        if self.config.labels.instance && instance.is_none() {
+            // No instance map: no edges (a zero channel).
+            sem.resize(sem.len() + w * h, 0.0);
+        }
+        let c = self.config.labels.semantic_nc();
+        Ok((
+            Tensor::from_data(TensorData::new(sem, [1, c, h, w]), &self.device),
+            labels.data().to_vec(),
+        ))
+    }
+
+    /// Synthesises a photo. Label maps of another size are resized (nearest) to the model's.
+    /// `style` is used by VAE generators (`None` draws seed 0); others ignore it.
+    pub fn synthesize(
+        &self,
+        labels: &LabelMap,
+        instance: Option<&InstanceMap>,
+        style: Option<&Style>,
+    ) -> Result<Photo, EngineError> {
+        let seg = self.seg_maps(labels, instance)?;
+        let z = match self.config.z_dim {
+            Some(n) => {
+                let s = match style {
+                    Some(s) => s.clone(),
+                    None => self.random_style(0).unwrap(),
+                };
+                if s.z.len() != n {
+                    return Err(EngineError::StyleSize {
+                        found: s.z.len(),
+                        expected: n,
+                    });
+                }
+                Some(Tensor::<2>::from_data(
+                    TensorData::new(s.z, [1, n]),
+                    &self.device,
+                ))
+            }
+            None => None,
+        };
+        let out = self.generator.forward(&seg, z);
+        let [_, _, h, w] = out.dims();
+        let data = out.into_data().convert::<f32>().into_vec::<f32>().unwrap();
+        Ok(Photo {
+            width: w,
+            height: h,
+            data,
+        })
+    }
+}

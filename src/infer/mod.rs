@@ -1,0 +1,8 @@
+//! Inference: backend choice, the synthesis engine and image conversions.
+
+pub mod backend;
+pub mod engine;
+pub mod image;
+
+pub use backend::{Backend, BackendChoice};
+pub use engine::{EngineError, Photo, Style, Synthesizer};
