@@ -113,7 +113,7 @@ fn import_then_infer_with_style_instance_and_2to1_aspect() {
     assert!(o.status.success());
     assert_parity(
         "import + infer --style",
-        &npy(raw),
+        &npy(raw.clone()),
         &npy(dir.join("expected.npy")),
     );
     assert_png_within_one(&out, &dir.join("expected.png"));

@@ -50,7 +50,7 @@ fn ade20k_small_intermediates() {
     let synth = Synthesizer::new(&model, device).unwrap();
     let labels = read_label_png(&dir.join("label.png"), 151, None).unwrap();
     let seg = SegMaps::new(synth.semantics_tensor(&labels, None).unwrap());
-    let vec = |t: Tensor<4>| t.into_data().convert::<f32>().into_vec::<f32>().unwrap();
+    let vec = |t: Tensor<4>| t.into_data().convert::<f32>().try_into_vec::<f32>().unwrap();
     let x = g.latent_input(&seg, None);
     assert_parity(
         "fc",
@@ -97,7 +97,7 @@ fn vae_encoder_instance_and_2to1_aspect_match_official() {
     let labels = read_label_png(&dir.join("label.png"), 12, None).unwrap();
     let inst = read_instance_png(&dir.join("instance.png")).unwrap();
     let sem = synth.semantics_tensor(&labels, Some(&inst)).unwrap();
-    let sem = sem.into_data().convert::<f32>().into_vec::<f32>().unwrap();
+    let sem = sem.into_data().convert::<f32>().try_into_vec::<f32>().unwrap();
     assert_eq!(sem, npy(dir.join("semantics.npy")));
 
     // Encoder: style.npy -> mu, logvar.
@@ -218,7 +218,7 @@ fn nearest_resize_on_device_takes_the_top_left_pixel() {
         &device,
     );
     let y = gaugan::model::spade::nearest_resize(x, [3, 2]);
-    let y = y.into_data().convert::<f32>().into_vec::<f32>().unwrap();
+    let y = y.into_data().convert::<f32>().try_into_vec::<f32>().unwrap();
     // rows floor(i*6/3) = 0,2,4; cols floor(j*6/2) = 0,3
     assert_eq!(y, vec![0., 3., 12., 15., 24., 27.]);
 }

@@ -494,7 +494,7 @@ mod tests {
         let mut m = map(5, 4, &["00100", "01010", "00100", "11011"]);
         assert_eq!(flood_fill(&mut m, 4, 2, 7), 5);
         assert_eq!(rows(&m), ["00177", "01017", "00177", "11011"]);
-        assert_eq!(flood_fill(&mut m, 0, 0, 7), 0);
+        assert_eq!(flood_fill(&mut m, 4, 2, 7), 0);
         assert_eq!(flood_fill(&mut m, 9, 9, 1), 0);
     }
 

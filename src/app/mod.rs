@@ -38,7 +38,7 @@ pub use train_tab::{TrainAction, TrainTab};
 pub use worker::WorkerOptions;
 
 use crate::checkpoint::{ImportOptions, ModelFile, import_official};
-use crate::infer::backend::{self, Backend, BackendChoice};
+use crate::infer::backend::{self, BackendChoice};
 use files::{FileKind, Level};
 
 /// The model built into the binary (`assets/models/default.gaugan`, when the build found one).
@@ -564,7 +564,7 @@ impl GauganApp {
                     Level::Error => ui.visuals().error_fg_color,
                     Level::Info => ui.visuals().text_color(),
                 };
-                if ui.small_button("✕").on_hover_text("Dismiss").clicked() {
+                if ui.small_button("×").on_hover_text("Dismiss").clicked() {
                     dismiss = Some(i);
                 }
                 ui.colored_label(color, &m.text);

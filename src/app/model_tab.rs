@@ -104,7 +104,7 @@ impl ImportDialog {
     pub fn ui(&mut self, ctx: &egui::Context, shell: &mut Shell) -> (Option<ModelAction>, bool) {
         let mut action = None;
         let mut open = true;
-        let modal = egui::Modal::new(egui::Id::new("import_dialog")).show(ctx, |ui| {
+        let modal = egui::Modal::new(egui::Id::unique("import_dialog")).show(ctx, |ui| {
             ui.set_width(420.0);
             ui.heading("Import an official checkpoint");
             ui.label(self.generator.display().to_string());

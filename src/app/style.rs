@@ -47,7 +47,9 @@ impl StyleState {
         Self {
             entries: VecDeque::new(),
             blend: 1.0,
-            next_seed: 0,
+            // Until a style is chosen the photo uses the seeded style 0, so the dice starts at 1
+            // (its first roll must change the picture).
+            next_seed: 1,
             pending: Vec::new(),
             version: 0,
             uses_style,
@@ -196,7 +198,7 @@ impl StyleState {
             }
         });
         if !self.has_encoder {
-            ui.weak("No image encoder in this model: styles come from the dice only.");
+            ui.weak("This model has no image encoder: styles come from the dice only.");
         }
         if self.is_pending() {
             ui.weak("making style…");

@@ -29,7 +29,7 @@ fn to_host<const D: usize>(t: Tensor<D>) -> StateTensor {
     let data = t
         .into_data()
         .convert::<f32>()
-        .into_vec::<f32>()
+        .try_into_vec::<f32>()
         .expect("float tensor");
     StateTensor::new(shape, data)
 }
@@ -75,14 +75,25 @@ impl Walker for Loader<'_> {
     fn linear_weight(&mut self, key: &str, p: &mut Param<Tensor<2>>) {
         let [i, o] = p.lazy_shape().dims();
         let data = self.reader.take(key, &[o, i]);
-        let t = from_host(data, [o, i], self.device).transpose();
-        *p = fresh_param(p, t);
+        // Transposed on the host: a device-side transpose would leave a strided view, which
+        // some kernels sum in another order than a contiguous tensor (a resumed run would then
+        // drift from an uninterrupted one by rounding).
+        let mut t = vec![0f32; data.len()];
+        for r in 0..o {
+            for c in 0..i {
+                t[c * o + r] = data[r * i + c];
+            }
+        }
+        *p = fresh_param(p, from_host(t, [i, o], self.device));
     }
 
     fn state<const D: usize>(&mut self, key: &str, s: &mut RunningState<Tensor<D>>) {
         let shape: [usize; D] = s.value().dims();
         let data = self.reader.take(key, &shape);
         s.update(from_host(data, shape, self.device));
+        // `update` only stages the value for this thread; syncing commits it, so that `value()`
+        // (what inference reads) sees the loaded tensor on every thread.
+        let _ = s.value_sync();
     }
 
     fn ignore(&mut self, key: &str) {

@@ -309,7 +309,7 @@ fn read_legacy(bytes: &[u8], name: &str) -> Result<StateDict, PthError> {
         source,
     };
     let mut pos = 0;
-    let mut next = |pos: &mut usize| -> Result<Value, PthError> {
+    let next = |pos: &mut usize| -> Result<Value, PthError> {
         let (v, used) = read_pickle(&bytes[*pos..]).map_err(pk)?;
         *pos += used;
         Ok(v)

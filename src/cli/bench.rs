@@ -252,7 +252,7 @@ pub fn run(a: BenchArgs) -> anyhow::Result<()> {
             .unwrap_or(1)
     );
     if let Some(path) = &a.model {
-        let model = load_model(path, None, &a.flags)?;
+        let model = load_model(path, None, &a.flags.options())?;
         let name = path.display().to_string();
         let mut first = None;
         for be in &backends {

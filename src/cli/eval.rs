@@ -33,6 +33,10 @@ pub struct EvalArgs {
     /// Dataset folder (the layout `gaugan train` reads), e.g. a validation split.
     #[arg(long)]
     pub data: PathBuf,
+    /// Judge only the pairs `gaugan train --val-every N` held out (every N-th in file-name
+    /// order; 0: all pairs).
+    #[arg(long, default_value_t = 0)]
+    pub val_every: usize,
     /// Use at most this many pairs (0: all).
     #[arg(long, default_value_t = 0)]
     pub limit: usize,
@@ -83,10 +87,13 @@ impl EvalFigures {
 
 /// Runs `gaugan eval`.
 pub fn run(a: EvalArgs) -> anyhow::Result<()> {
-    let model = load_model(&a.model, None, &a.flags)?;
+    let model = load_model(&a.model, None, &a.flags.options())?;
     let baseline = untrained_like(&model, a.seed);
     let scanned = scan(&a.data)?;
     let mut pairs = scanned.good_pairs();
+    if a.val_every > 0 {
+        pairs = scanned.split_validation(pairs, a.val_every).1;
+    }
     if pairs.is_empty() {
         bail!(
             "{}: no usable pairs\n{}",

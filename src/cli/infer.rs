@@ -6,7 +6,7 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::Args;
 
-use super::{ImportFlags, ensure_parent, load_model};
+use super::{ImportShape, ensure_parent, load_model};
 use crate::infer::{BackendChoice, Synthesizer, backend};
 use crate::labels::png_io::{read_instance_png, read_label_png};
 use crate::util::atomic::write_atomic;
@@ -24,7 +24,8 @@ pub struct InferArgs {
     /// Label map PNG: class ids (grayscale or indexed), or colours of the model's palette.
     #[arg(long)]
     pub labels: PathBuf,
-    /// Instance map PNG (models with an instance-edge channel).
+    /// Instance map PNG (models with an instance-edge channel; given with an official `.pth`, it
+    /// also says that the checkpoint reads one).
     #[arg(long)]
     pub instance: Option<PathBuf>,
     /// Style image: the encoder turns it into z (z = mu). A `.npy` [1,3,H,W] in [-1,1] is fed as is.
@@ -44,13 +45,17 @@ pub struct InferArgs {
     pub backend: BackendChoice,
     /// How to read an official checkpoint.
     #[command(flatten)]
-    pub flags: ImportFlags,
+    pub flags: ImportShape,
 }
 
 /// Runs `gaugan infer`.
 pub fn run(a: InferArgs) -> anyhow::Result<()> {
     let started = Instant::now();
-    let model = load_model(&a.model, a.encoder.as_deref(), &a.flags)?;
+    let model = load_model(
+        &a.model,
+        a.encoder.as_deref(),
+        &a.flags.options(a.instance.is_some()),
+    )?;
     let be = backend::select(a.backend).map_err(anyhow::Error::msg)?;
     let labels = read_label_png(
         &a.labels,

@@ -87,7 +87,7 @@ pub fn describe(m: &ModelFile) -> String {
 
 /// Runs `gaugan info`.
 pub fn run(a: InfoArgs) -> anyhow::Result<()> {
-    let m = load_model(&a.model, None, &a.flags)?;
+    let m = load_model(&a.model, None, &a.flags.options())?;
     println!("{}", a.model.display());
     print!("{}", describe(&m));
     Ok(())

@@ -82,9 +82,29 @@ pub enum Command {
     Bench(bench::BenchArgs),
 }
 
-/// How to read an official checkpoint (used by `import`, and by `infer` given a `.pth`).
+/// How to read an official checkpoint (used by `import`, and by `infer`, `info`, `eval`, `bench`
+/// and the app when given a `.pth`).
 #[derive(Args, Debug, Clone, Default)]
 pub struct ImportFlags {
+    /// What shapes cannot tell.
+    #[command(flatten)]
+    pub shape: ImportShape,
+    /// The model reads an instance-edge channel.
+    #[arg(long)]
+    pub instance: bool,
+}
+
+impl ImportFlags {
+    /// As library options: switches only ever turn a channel on.
+    pub fn options(&self) -> ImportOptions {
+        self.shape.options(self.instance)
+    }
+}
+
+/// The import choices besides the instance channel (`infer` takes `--instance I.png` instead: an
+/// instance map given for a `.pth` means the model reads one).
+#[derive(Args, Debug, Clone, Default)]
+pub struct ImportShape {
     /// Dataset preset of the checkpoint: ade20k, coco, cityscapes or custom.
     #[arg(long)]
     pub dataset: Option<Dataset>,
@@ -94,9 +114,6 @@ pub struct ImportFlags {
     /// The label map has a dontcare class after the real ones.
     #[arg(long)]
     pub dontcare: bool,
-    /// The model reads an instance-edge channel.
-    #[arg(long)]
-    pub instance: bool,
     /// Number of upsamplings: normal, more or most.
     #[arg(long)]
     pub upsampling: Option<Upsampling>,
@@ -108,14 +125,14 @@ pub struct ImportFlags {
     pub crop_size: Option<usize>,
 }
 
-impl ImportFlags {
-    /// As library options: switches only ever turn a channel on.
-    pub fn options(&self) -> ImportOptions {
+impl ImportShape {
+    /// As library options, with the instance channel on when `instance`.
+    pub fn options(&self, instance: bool) -> ImportOptions {
         ImportOptions {
             dataset: self.dataset,
             label_nc: self.label_nc,
             dontcare: self.dontcare.then_some(true),
-            instance: self.instance.then_some(true),
+            instance: instance.then_some(true),
             upsampling: self.upsampling,
             aspect_ratio: self.aspect_ratio,
             crop_size: self.crop_size,
@@ -127,13 +144,13 @@ impl ImportFlags {
 pub fn load_model(
     path: &Path,
     encoder: Option<&Path>,
-    flags: &ImportFlags,
+    options: &ImportOptions,
 ) -> anyhow::Result<ModelFile> {
     let is_pth = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("pth") || e.eq_ignore_ascii_case("pt"));
     if is_pth {
-        Ok(import_official(path, encoder, &flags.options())?)
+        Ok(import_official(path, encoder, options)?)
     } else {
         Ok(ModelFile::load(path)?)
     }

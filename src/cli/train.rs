@@ -92,6 +92,10 @@ pub struct TrainArgs {
     /// Data-loading threads.
     #[arg(long, default_value_t = 2)]
     pub workers: usize,
+    /// Hold out every N-th pair (in file-name order) for validation: they are not trained on, and
+    /// `gaugan eval --val-every N` judges the model on exactly them (0: train on all).
+    #[arg(long, default_value_t = 0)]
+    pub val_every: usize,
     /// Only scan the dataset and print its report.
     #[arg(long)]
     pub scan_only: bool,
@@ -187,13 +191,21 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     if a.scan_only {
         return Ok(());
     }
-    let pairs = scanned.usable(a.skip_bad)?;
-    if pairs.len() < scanned.pairs.len() {
+    let usable = scanned.usable(a.skip_bad)?;
+    let skipped = scanned.pairs.len() - usable.len();
+    let (pairs, held_out) = scanned.split_validation(usable, a.val_every);
+    if !held_out.is_empty() {
         eprintln!(
-            "skipping {} bad pair(s): training on {}",
-            scanned.pairs.len() - pairs.len(),
-            pairs.len()
+            "holding out {} pair(s) for validation (one in {})",
+            held_out.len(),
+            a.val_every
         );
+    }
+    if skipped > 0 {
+        eprintln!("skipping {skipped} bad pair(s): training on {}", pairs.len());
+    }
+    if pairs.is_empty() {
+        anyhow::bail!("{}: no pair left to train on", a.data.display());
     }
     let data = TrainData::new(&scanned, pairs);
     let be = backend::select(a.backend).map_err(anyhow::Error::msg)?;

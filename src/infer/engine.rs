@@ -136,11 +136,11 @@ impl Synthesizer {
         let enc = self.encoder.as_ref().ok_or(EngineError::NoEncoder)?;
         let x = Tensor::<4>::from_data(TensorData::new(chw, [1, 3, height, width]), &self.device);
         let (mu, logvar) = enc.forward(x);
-        let mu = mu.into_data().convert::<f32>().into_vec::<f32>().unwrap();
+        let mu = mu.into_data().convert::<f32>().try_into_vec::<f32>().unwrap();
         let logvar = logvar
             .into_data()
             .convert::<f32>()
-            .into_vec::<f32>()
+            .try_into_vec::<f32>()
             .unwrap();
         Ok((Style { z: mu }, logvar))
     }
@@ -257,7 +257,7 @@ impl Synthesizer {
         };
         let out = self.generator.forward(&seg, z);
         let [_, _, h, w] = out.dims();
-        let data = out.into_data().convert::<f32>().into_vec::<f32>().unwrap();
+        let data = out.into_data().convert::<f32>().try_into_vec::<f32>().unwrap();
         Ok(Photo {
             width: w,
             height: h,

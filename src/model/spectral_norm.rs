@@ -19,6 +19,9 @@ use burn::tensor::{Device, Distribution, Tensor};
 /// PyTorch's `F.normalize` epsilon.
 const EPS: f64 = 1e-12;
 
+/// Power iterations run on a freshly initialised layer.
+const INIT_POWER_ITERATIONS: usize = 20;
+
 /// A 2D convolution with spectral normalisation of its weight.
 #[derive(Module, Debug)]
 pub struct SpectralConv2d {
@@ -68,16 +71,24 @@ impl SpectralConv2dConfig {
             device,
         );
         let bias = self.bias.then(|| Initializer::Zeros.init([cout], device));
-        let u = normalize(Tensor::random(
+        let mut u = normalize(Tensor::random(
             [cout],
             Distribution::Normal(0.0, 1.0),
             device,
         ));
-        let v = normalize(Tensor::random(
+        let mut v = normalize(Tensor::random(
             [fan_in],
             Distribution::Normal(0.0, 1.0),
             device,
         ));
+        // PyTorch starts from the random vectors themselves, so a fresh layer's sigma (and an
+        // untrained model's output) is arbitrary until training has iterated a few times. A few
+        // iterations here make a fresh layer's sigma close to the true spectral norm from the
+        // start; loaded weights bring their own u and v and are unaffected.
+        let w_mat = weight_orig.val().reshape([cout, fan_in]);
+        for _ in 0..INIT_POWER_ITERATIONS {
+            (u, v) = power_iteration(&w_mat, u);
+        }
         SpectralConv2d {
             weight_orig,
             bias,
@@ -95,6 +106,25 @@ pub fn normalize(x: Tensor<1>) -> Tensor<1> {
     x.div(norm)
 }
 
+/// One step of PyTorch's power iteration: `v = normalize(W^T u)`, `u = normalize(W v)`.
+/// Returns the new `(u, v)`.
+fn power_iteration(w_mat: &Tensor<2>, u: Tensor<1>) -> (Tensor<1>, Tensor<1>) {
+    let v = normalize(
+        w_mat
+            .clone()
+            .transpose()
+            .matmul(u.unsqueeze_dim::<2>(1))
+            .squeeze_dim::<1>(1),
+    );
+    let u = normalize(
+        w_mat
+            .clone()
+            .matmul(v.clone().unsqueeze_dim::<2>(1))
+            .squeeze_dim::<1>(1),
+    );
+    (u, v)
+}
+
 impl SpectralConv2d {
     /// The normalised weight `weight_orig / sigma`, running one power iteration first when the
     /// layer is being trained.
@@ -104,22 +134,12 @@ impl SpectralConv2d {
         let training = w.device().is_autodiff();
         let (u, v) = if training {
             let w_mat = w.clone().detach().reshape([out, cin * kh * kw]);
-            let u = self.weight_u.value_sync().detach();
-            // v = normalize(W^T u), u = normalize(W v)
-            let v = normalize(
-                w_mat
-                    .clone()
-                    .transpose()
-                    .matmul(u.unsqueeze_dim::<2>(1))
-                    .squeeze_dim::<1>(1),
-            );
-            let u = normalize(
-                w_mat
-                    .matmul(v.clone().unsqueeze_dim::<2>(1))
-                    .squeeze_dim::<1>(1),
-            );
+            let (u, v) = power_iteration(&w_mat, self.weight_u.value_sync().detach());
+            // In place, as PyTorch does: `update` stages the value for this thread and
+            // `value_sync` commits it, so `value()` (and eval mode) sees it at once.
             self.weight_u.update(u.clone());
             self.weight_v.update(v.clone());
+            let _ = (self.weight_u.value_sync(), self.weight_v.value_sync());
             (u, v)
         } else {
             (self.weight_u.value(), self.weight_v.value())

@@ -92,7 +92,7 @@ fn host(t: Tensor<1>) -> StateTensor {
     let data = t
         .into_data()
         .convert::<f32>()
-        .into_vec::<f32>()
+        .try_into_vec::<f32>()
         .expect("f32");
     StateTensor::new(vec![data.len()], data)
 }

@@ -24,7 +24,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
@@ -34,6 +35,9 @@ use super::rng::{SplitMix, stream};
 use crate::labels::encode::semantics;
 use crate::labels::png_io::{read_instance_png, read_label_png};
 use crate::labels::{InstanceMap, LabelError, LabelMap, Palette};
+
+/// Memory the loader may keep decoded pairs in (about 2,000 photos of 286 x 400).
+const DECODE_CACHE_BYTES: usize = 1 << 30;
 
 /// Photo extensions we read.
 const IMAGE_EXTS: [&str; 3] = ["jpg", "jpeg", "png"];
@@ -263,6 +267,24 @@ impl DatasetScan {
             .join("\n")
     }
 
+    /// Splits off a validation set: every `every`-th pair in stem order (the `every`-th, the
+    /// `2 * every`-th, ...) is held out. Returns `(training, validation)` stems' pairs out of
+    /// `pairs`; `every == 0` holds nothing out. The split depends only on the dataset's stems, so
+    /// training and `gaugan eval` agree on it.
+    pub fn split_validation(&self, pairs: Vec<Pair>, every: usize) -> (Vec<Pair>, Vec<Pair>) {
+        if every == 0 {
+            return (pairs, Vec::new());
+        }
+        let held: BTreeSet<&str> = self
+            .pairs
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| (i + 1) % every == 0)
+            .map(|(_, p)| p.stem.as_str())
+            .collect();
+        pairs.into_iter().partition(|p| !held.contains(p.stem.as_str()))
+    }
+
     /// The pairs to train on: all of them when the scan is clean; with problems, an error unless
     /// `skip_bad` (then the good pairs; an error if none is left).
     pub fn usable(&self, skip_bad: bool) -> Result<Vec<Pair>, DatasetError> {
@@ -459,12 +481,12 @@ pub fn read_classes(root: &Path) -> Result<Palette, DatasetError> {
 /// class ids. Returns the problems found.
 fn check_pair(pair: &Pair, palette: &Palette) -> Vec<Problem> {
     let mut problems = Vec::new();
-    let image_size = match image::open(&pair.image) {
+    let image_size = match crate::util::photo::read_rgb(&pair.image) {
         Ok(img) => Some([img.width(), img.height()]),
         Err(e) => {
             problems.push(Problem::UnreadableImage {
                 path: pair.image.clone(),
-                why: e.to_string(),
+                why: e.reason(),
             });
             None
         }
@@ -680,16 +702,30 @@ pub struct Sample {
     pub labels: Vec<u16>,
 }
 
-/// Loads and prepares one pair. `rng` draws the crop and flip; without it the crop is centred and
-/// not flipped (previews).
-pub fn load_sample(
-    pair: &Pair,
-    pre: &Preprocess,
-    rng: Option<&mut SplitMix>,
-) -> Result<Sample, String> {
-    let photo = image::open(&pair.image)
-        .map_err(|e| format!("{}: {e}", pair.image.display()))?
-        .to_rgb8();
+/// A pair decoded and scaled to the load size, before the random crop: what every epoch reuses.
+#[derive(Debug, Clone)]
+pub struct Decoded {
+    /// The photo, shorter side scaled to the load size.
+    pub photo: RgbImage,
+    /// Its labels at the same size (nearest).
+    pub labels: LabelMap,
+    /// Its instance map at the same size, when the model reads instance edges.
+    pub instance: Option<InstanceMap>,
+}
+
+impl Decoded {
+    /// Bytes held in memory.
+    pub fn bytes(&self) -> usize {
+        self.photo.as_raw().len()
+            + self.labels.data().len() * 2
+            + self.instance.as_ref().map_or(0, |i| i.data().len() * 4)
+    }
+}
+
+/// Decodes one pair and scales its shorter side to the load size (photos bicubic, label and
+/// instance maps nearest, like the official `scale_shortside`).
+pub fn decode_pair(pair: &Pair, pre: &Preprocess) -> Result<Decoded, String> {
+    let photo = crate::util::photo::read_rgb(&pair.image).map_err(|e| e.to_string())?;
     let labels =
         read_label_png(&pair.label, pre.classes, Some(&pre.palette)).map_err(|e| e.to_string())?;
     let instance = match (&pair.instance, pre.instance) {
@@ -705,20 +741,22 @@ pub fn load_sample(
             photo.height()
         ));
     }
+    if let Some(i) = &instance
+        && (i.width(), i.height()) != (w, h)
+    {
+        return Err(format!(
+            "{}: instance map is {}x{} but its label map is {w}x{h}",
+            pair.instance.as_ref().map_or(Path::new(""), |p| p).display(),
+            i.width(),
+            i.height()
+        ));
+    }
     // Scale the shorter side to load_size (never below the crop).
     let load = pre.load_size.max(pre.size);
     let (nw, nh) = if w <= h {
         (load, (load * h / w).max(load))
     } else {
         ((load * w / h).max(load), load)
-    };
-    let (x0, y0, flip) = match rng {
-        Some(r) => (
-            r.below_or_eq(nw - pre.size),
-            r.below_or_eq(nh - pre.size),
-            pre.flip && r.uniform() > 0.5,
-        ),
-        None => ((nw - pre.size) / 2, (nh - pre.size) / 2, false),
     };
     let photo = if (nw, nh) != (w, h) {
         image::imageops::resize(
@@ -730,18 +768,45 @@ pub fn load_sample(
     } else {
         photo
     };
-    let labels = labels.resize_nearest(nw, nh);
-    let instance = instance.map(|i| i.resize_nearest(nw, nh));
+    Ok(Decoded {
+        photo,
+        labels: labels.resize_nearest(nw, nh),
+        instance: instance.map(|i| i.resize_nearest(nw, nh)),
+    })
+}
+
+/// Loads and prepares one pair. `rng` draws the crop and flip; without it the crop is centred and
+/// not flipped (previews).
+pub fn load_sample(
+    pair: &Pair,
+    pre: &Preprocess,
+    rng: Option<&mut SplitMix>,
+) -> Result<Sample, String> {
+    Ok(crop_sample(&decode_pair(pair, pre)?, pre, rng))
+}
+
+/// The training sample from a decoded pair: a `size x size` crop (random with `rng`, else
+/// centred), flipped half the time with `rng` when flips are on, encoded for the generator.
+pub fn crop_sample(d: &Decoded, pre: &Preprocess, rng: Option<&mut SplitMix>) -> Sample {
+    let (nw, nh) = (d.labels.width(), d.labels.height());
+    let (x0, y0, flip) = match rng {
+        Some(r) => (
+            r.below_or_eq(nw - pre.size),
+            r.below_or_eq(nh - pre.size),
+            pre.flip && r.uniform() > 0.5,
+        ),
+        None => ((nw - pre.size) / 2, (nh - pre.size) / 2, false),
+    };
     let s = pre.size;
     let src_x = |x: usize| if flip { x0 + s - 1 - x } else { x0 + x };
     let mut label_crop = Vec::with_capacity(s * s);
     for y in 0..s {
         for x in 0..s {
-            label_crop.push(labels.get(src_x(x), y0 + y));
+            label_crop.push(d.labels.get(src_x(x), y0 + y));
         }
     }
     let label_crop = LabelMap::from_vec(s, s, label_crop).expect("s*s ids");
-    let inst_crop = instance.map(|i| {
+    let inst_crop = d.instance.as_ref().map(|i| {
         let mut v = Vec::with_capacity(s * s);
         for y in 0..s {
             for x in 0..s {
@@ -754,11 +819,49 @@ pub fn load_sample(
     if pre.instance && inst_crop.is_none() {
         sem.resize(sem.len() + s * s, 0.0);
     }
-    Ok(Sample {
+    Sample {
         semantics: sem,
-        image: crop_photo(&photo, x0, y0, s, flip),
+        image: crop_photo(&d.photo, x0, y0, s, flip),
         labels: label_crop.data().to_vec(),
-    })
+    }
+}
+
+/// Decoded pairs kept in memory between epochs, up to a byte budget (pairs beyond it are decoded
+/// again each time they come up). JPEG decoding and resizing cost more than the crop; on a small
+/// machine they would otherwise compete with training for the same cores every step.
+#[derive(Debug)]
+pub struct DecodeCache {
+    slots: Mutex<Vec<Option<Arc<Decoded>>>>,
+    used: AtomicUsize,
+    budget: usize,
+}
+
+impl DecodeCache {
+    /// A cache for `pairs` pairs holding at most `budget` bytes.
+    pub fn new(pairs: usize, budget: usize) -> Self {
+        Self {
+            slots: Mutex::new(vec![None; pairs]),
+            used: AtomicUsize::new(0),
+            budget,
+        }
+    }
+
+    /// The decoded pair `index`, from memory or freshly decoded (and kept while the budget lasts).
+    pub fn get(&self, index: usize, pair: &Pair, pre: &Preprocess) -> Result<Arc<Decoded>, String> {
+        if let Some(d) = self.slots.lock().unwrap_or_else(|e| e.into_inner())[index].clone() {
+            return Ok(d);
+        }
+        let d = Arc::new(decode_pair(pair, pre)?);
+        let bytes = d.bytes();
+        if self.used.load(Ordering::Relaxed) + bytes <= self.budget {
+            let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+            if slots[index].is_none() {
+                self.used.fetch_add(bytes, Ordering::Relaxed);
+                slots[index] = Some(d.clone());
+            }
+        }
+        Ok(d)
+    }
 }
 
 /// `[3, s, s]` in `[-1, 1]` from a crop of `img`.
@@ -853,6 +956,7 @@ impl DataOrder {
 pub fn load_batch(
     pairs: &[Pair],
     pre: &Preprocess,
+    cache: &DecodeCache,
     order: &mut DataOrder,
     seed: u64,
     batch: usize,
@@ -861,9 +965,11 @@ pub fn load_batch(
     let mut samples = Vec::with_capacity(batch);
     for j in 0..batch {
         let position = step * batch + j;
-        let pair = &pairs[order.index(position)];
+        let index = order.index(position);
+        let pair = &pairs[index];
+        let decoded = cache.get(index, pair, pre)?;
         let mut rng = SplitMix::new(seed, stream::AUGMENT, position as u64);
-        samples.push((pair.stem.clone(), load_sample(pair, pre, Some(&mut rng))?));
+        samples.push((pair.stem.clone(), crop_sample(&decoded, pre, Some(&mut rng))));
     }
     Ok(Batch::stack(step, pre.size, samples))
 }
@@ -892,19 +998,21 @@ impl BatchLoader {
         prefetch: usize,
     ) -> Self {
         let workers = workers.max(1);
+        let cache = Arc::new(DecodeCache::new(pairs.len(), DECODE_CACHE_BYTES));
         let mut receivers = Vec::with_capacity(workers);
         let mut handles = Vec::with_capacity(workers);
         for w in 0..workers {
             let (tx, rx): (SyncSender<Result<Batch, String>>, _) = sync_channel(prefetch.max(1));
             let pairs = pairs.clone();
             let pre = pre.clone();
+            let cache = cache.clone();
             let handle = std::thread::Builder::new()
                 .name(format!("gaugan-data-{w}"))
                 .spawn(move || {
                     let mut order = DataOrder::new(seed, pairs.len());
                     let mut step = start + w;
                     while step < end {
-                        let b = load_batch(&pairs, &pre, &mut order, seed, batch, step);
+                        let b = load_batch(&pairs, &pre, &cache, &mut order, seed, batch, step);
                         let failed = b.is_err();
                         if tx.send(b).is_err() || failed {
                             return;

@@ -778,13 +778,13 @@ impl Trainer {
                 .detach()
                 .into_data()
                 .convert::<f32>()
-                .into_vec::<f32>()
+                .try_into_vec::<f32>()
                 .expect("f32")
         });
         let grads = GradientsParams::from_grads(total.backward(), &self.ge);
         let ge = self.ge.clone();
         self.ge = self.adam_g.step(lr_g, ge, grads);
-        let scalar = |t: Tensor<1>| t.into_data().convert::<f32>().into_vec::<f32>().unwrap()[0];
+        let scalar = |t: Tensor<1>| t.into_data().convert::<f32>().try_into_vec::<f32>().unwrap()[0];
         let mut losses = Losses {
             g_gan: scalar(g_gan),
             g_feat: scalar(g_feat),

@@ -22,6 +22,16 @@ pub enum PhotoError {
     Decode { path: String, why: String },
 }
 
+impl PhotoError {
+    /// What went wrong, without the file name.
+    pub fn reason(&self) -> String {
+        match self {
+            PhotoError::Io { source, .. } => source.to_string(),
+            PhotoError::Decode { why, .. } => why.clone(),
+        }
+    }
+}
+
 /// Reads an image file as RGB, refusing huge or malformed files with an error naming the file.
 pub fn read_rgb(path: &Path) -> Result<RgbImage, PhotoError> {
     let p = path.display().to_string();
