@@ -8,9 +8,25 @@ use burn::tensor::{Device, Tensor, TensorData};
 use common::*;
 use gaugan::checkpoint::convert::load_generator;
 use gaugan::checkpoint::{Dataset, ImportOptions, import_official};
-use gaugan::infer::{Style, Synthesizer};
+use gaugan::infer::{Photo, Style, SynthPath, Synthesizer};
 use gaugan::labels::png_io::{read_instance_png, read_label_png};
 use gaugan::model::{SegMaps, Upsampling};
+
+/// Every path the CPU backend has (the CPU kernels, Burn with lookup SPADE, Burn dense), each
+/// held to the parity bound.
+fn on_every_cpu_path(
+    what: &str,
+    synth: &mut Synthesizer,
+    expected: &[f32],
+    run: impl Fn(&Synthesizer) -> Photo,
+) {
+    for path in [SynthPath::Kernels, SynthPath::Lookup, SynthPath::Dense] {
+        synth.path = path;
+        let photo = run(synth);
+        assert_parity(&format!("{what} ({path:?})"), &photo.data, expected);
+    }
+    synth.path = SynthPath::Kernels;
+}
 
 fn ade20k_opts() -> ImportOptions {
     ImportOptions {
@@ -23,11 +39,13 @@ fn check_ade20k_small(file: &str) {
     let Some(dir) = shared_fixture() else { return };
     let model = import_official(&dir.join(file), None, &ade20k_opts()).unwrap();
     assert_eq!(model.generator_parameters(), 13_963_251);
-    let synth = Synthesizer::new(&model, Device::flex()).unwrap();
+    let mut synth = Synthesizer::new(&model, Device::flex()).unwrap();
     let labels = read_label_png(&dir.join("label.png"), 151, None).unwrap();
     let photo = synth.synthesize(&labels, None, None).unwrap();
     assert_eq!((photo.width, photo.height), (256, 256));
-    assert_parity(file, &photo.data, &npy(dir.join("expected.npy")));
+    on_every_cpu_path(file, &mut synth, &npy(dir.join("expected.npy")), |s| {
+        s.synthesize(&labels, None, None).unwrap()
+    });
 }
 
 #[test]
@@ -50,7 +68,12 @@ fn ade20k_small_intermediates() {
     let synth = Synthesizer::new(&model, device).unwrap();
     let labels = read_label_png(&dir.join("label.png"), 151, None).unwrap();
     let seg = SegMaps::new(synth.semantics_tensor(&labels, None).unwrap());
-    let vec = |t: Tensor<4>| t.into_data().convert::<f32>().try_into_vec::<f32>().unwrap();
+    let vec = |t: Tensor<4>| {
+        t.into_data()
+            .convert::<f32>()
+            .try_into_vec::<f32>()
+            .unwrap()
+    };
     let x = g.latent_input(&seg, None);
     assert_parity(
         "fc",
@@ -91,13 +114,17 @@ fn vae_encoder_instance_and_2to1_aspect_match_official() {
     assert_eq!(model.generator.z_dim, Some(256));
     assert_eq!(model.generator_parameters(), 2_636_751);
     assert_eq!(model.encoder_parameters(), 287_244);
-    let synth = Synthesizer::new(&model, Device::flex()).unwrap();
+    let mut synth = Synthesizer::new(&model, Device::flex()).unwrap();
 
     // The semantic input, edges included, is bit-exact.
     let labels = read_label_png(&dir.join("label.png"), 12, None).unwrap();
     let inst = read_instance_png(&dir.join("instance.png")).unwrap();
     let sem = synth.semantics_tensor(&labels, Some(&inst)).unwrap();
-    let sem = sem.into_data().convert::<f32>().try_into_vec::<f32>().unwrap();
+    let sem = sem
+        .into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .unwrap();
     assert_eq!(sem, npy(dir.join("semantics.npy")));
 
     // Encoder: style.npy -> mu, logvar.
@@ -112,7 +139,12 @@ fn vae_encoder_instance_and_2to1_aspect_match_official() {
     };
     let photo = synth.synthesize(&labels, Some(&inst), Some(&z)).unwrap();
     assert_eq!((photo.width, photo.height), (256, 128));
-    assert_parity("vae G(z=mu)", &photo.data, &npy(dir.join("expected.npy")));
+    on_every_cpu_path(
+        "vae G(z=mu)",
+        &mut synth,
+        &npy(dir.join("expected.npy")),
+        |s| s.synthesize(&labels, Some(&inst), Some(&z)).unwrap(),
+    );
 }
 
 #[test]
@@ -128,10 +160,11 @@ fn more_upsampling_with_dontcare_matches_official() {
     };
     let model = import_official(&dir.join("netG.pth"), None, &opts).unwrap();
     assert_eq!(model.generator.latent_size(), [2, 2]);
-    let synth = Synthesizer::new(&model, Device::flex()).unwrap();
+    let mut synth = Synthesizer::new(&model, Device::flex()).unwrap();
     let labels = read_label_png(&dir.join("label.png"), 8, None).unwrap();
-    let photo = synth.synthesize(&labels, None, None).unwrap();
-    assert_parity("more-up", &photo.data, &npy(dir.join("expected.npy")));
+    on_every_cpu_path("more-up", &mut synth, &npy(dir.join("expected.npy")), |s| {
+        s.synthesize(&labels, None, None).unwrap()
+    });
 }
 
 #[test]
@@ -146,10 +179,11 @@ fn most_upsampling_legacy_checkpoint_matches_official() {
     let model = import_official(&dir.join("netG_legacy.pth"), None, &opts).unwrap();
     assert_eq!(model.generator.upsampling, Upsampling::Most);
     assert_eq!(model.generator.labels.label_nc, 20);
-    let synth = Synthesizer::new(&model, Device::flex()).unwrap();
+    let mut synth = Synthesizer::new(&model, Device::flex()).unwrap();
     let labels = read_label_png(&dir.join("label.png"), 20, None).unwrap();
-    let photo = synth.synthesize(&labels, None, None).unwrap();
-    assert_parity("most-up", &photo.data, &npy(dir.join("expected.npy")));
+    on_every_cpu_path("most-up", &mut synth, &npy(dir.join("expected.npy")), |s| {
+        s.synthesize(&labels, None, None).unwrap()
+    });
 }
 
 fn tiny_model() -> gaugan::checkpoint::ModelFile {
@@ -165,10 +199,14 @@ fn tiny_model() -> gaugan::checkpoint::ModelFile {
 #[test]
 fn tiny_matches_official_on_cpu() {
     let dir = ref_fixture("tiny");
-    let synth = Synthesizer::new(&tiny_model(), Device::flex()).unwrap();
+    let mut synth = Synthesizer::new(&tiny_model(), Device::flex()).unwrap();
     let labels = read_label_png(&dir.join("label.png"), 5, None).unwrap();
-    let photo = synth.synthesize(&labels, None, None).unwrap();
-    assert_parity("tiny (cpu)", &photo.data, &npy(dir.join("expected.npy")));
+    on_every_cpu_path(
+        "tiny (cpu)",
+        &mut synth,
+        &npy(dir.join("expected.npy")),
+        |s| s.synthesize(&labels, None, None).unwrap(),
+    );
 }
 
 #[test]
@@ -218,7 +256,11 @@ fn nearest_resize_on_device_takes_the_top_left_pixel() {
         &device,
     );
     let y = gaugan::model::spade::nearest_resize(x, [3, 2]);
-    let y = y.into_data().convert::<f32>().try_into_vec::<f32>().unwrap();
+    let y = y
+        .into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .unwrap();
     // rows floor(i*6/3) = 0,2,4; cols floor(j*6/2) = 0,3
     assert_eq!(y, vec![0., 3., 12., 15., 24., 27.]);
 }

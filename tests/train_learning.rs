@@ -55,7 +55,23 @@ fn a_short_run_learns_the_class_colours() {
     let s = scan(&data_dir).unwrap();
     assert!(s.problems.is_empty(), "{}", s.report());
     let pairs = s.usable(false).unwrap();
-    let config = tiny_config(32, 300).with_batch(4).with_seed(3);
+    let steps: usize = std::env::var("T_STEPS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(300);
+    let lr: f64 = std::env::var("T_LR")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1e-4);
+    let config = tiny_config(32, steps)
+        .with_batch(4)
+        .with_seed(
+            std::env::var("T_SEED")
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(3),
+        )
+        .with_lr_g(lr);
     let run = dir.path().join("run");
     let mut trainer =
         Trainer::new(config, &run, TrainData::new(&s, pairs), Device::flex()).unwrap();

@@ -24,7 +24,10 @@ fn floats(v: &Value, key: &str) -> Vec<f32> {
 }
 
 fn host<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-    t.into_data().convert::<f32>().try_into_vec::<f32>().unwrap()
+    t.into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .unwrap()
 }
 
 fn assert_close(what: &str, ours: &[f32], theirs: &[f32], tol: f32) {

@@ -11,5 +11,5 @@ pub mod untrained;
 
 pub use import::{Dataset, ImportError, ImportOptions, import_official};
 pub use model_file::{ModelFile, ModelFileError, Provenance};
-pub use state_dict::{StateDict, StateTensor, WeightsError};
+pub use state_dict::{StateDict, StateTensor, WeightReader, WeightsError};
 pub use untrained::untrained_model;

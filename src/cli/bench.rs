@@ -18,7 +18,8 @@ use super::{ImportFlags, load_model};
 use crate::app::worker::{Reply, SynthRequest, Worker, WorkerOptions};
 use crate::checkpoint::{ModelFile, untrained_model};
 use crate::infer::backend::{self, Backend};
-use crate::infer::{BackendChoice, Synthesizer};
+use crate::infer::cpu::Kernel;
+use crate::infer::{BackendChoice, SynthPath, Synthesizer};
 use crate::labels::png_io::read_label_png;
 use crate::labels::{LabelMap, Palette};
 use crate::model::{GeneratorConfig, LabelChannels};
@@ -172,20 +173,35 @@ fn bench_model(
         be.description,
         load.as_secs_f64() * 1e3
     );
-    synth.lookup = true;
+    let best = synth.path;
     let fast = time_forward(&synth, labels, runs)?;
-    println!("  optimised (lookup SPADE): {fast}");
+    println!("  optimised ({}): {fast}", path_name(best));
     if baseline {
-        synth.lookup = false;
+        if best == SynthPath::Kernels {
+            synth.path = SynthPath::Lookup;
+            let lookup = time_forward(&synth, labels, runs)?;
+            println!("  {}: {lookup}", path_name(SynthPath::Lookup));
+        }
+        synth.path = SynthPath::Dense;
         let dense = time_forward(&synth, labels, runs)?;
-        println!("  naive (dense one-hot)   : {dense}");
+        println!("  naive ({}): {dense}", path_name(SynthPath::Dense));
         println!(
             "  speed-up: {:.2}x (naive median / optimised median)",
             dense.median / fast.median
         );
+        synth.path = best;
     }
     println!("  peak memory so far: {}", peak_mib());
     Ok(fast.median)
+}
+
+/// How a path is called in the report.
+fn path_name(path: SynthPath) -> String {
+    match path {
+        SynthPath::Kernels => format!("folded generator, CPU kernels {}", Kernel::detect().name()),
+        SynthPath::Lookup => "Burn, lookup SPADE".into(),
+        SynthPath::Dense => "Burn, dense one-hot".into(),
+    }
 }
 
 /// Stroke-to-photo through the app's worker: a stroke changes the labels, the request goes to

@@ -202,7 +202,10 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         );
     }
     if skipped > 0 {
-        eprintln!("skipping {skipped} bad pair(s): training on {}", pairs.len());
+        eprintln!(
+            "skipping {skipped} bad pair(s): training on {}",
+            pairs.len()
+        );
     }
     if pairs.is_empty() {
         anyhow::bail!("{}: no pair left to train on", a.data.display());

@@ -6,10 +6,11 @@ use image::RgbImage;
 use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
 
+use super::cpu::CpuGenerator;
 use super::image::{rgb_to_tensor, tensor_to_rgb};
 use crate::checkpoint::convert::{load_encoder, load_generator};
 use crate::checkpoint::{ModelFile, WeightsError};
-use crate::labels::encode::semantics;
+use crate::labels::encode::{instance_edges, semantics};
 use crate::labels::{InstanceMap, LabelMap, Palette};
 use crate::model::{Encoder, Generator, GeneratorConfig, SegMaps};
 
@@ -66,6 +67,20 @@ pub enum EngineError {
     StyleSize { found: usize, expected: usize },
 }
 
+/// The ways the generator can run. All give the same numbers up to float summation order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SynthPath {
+    /// The Burn generator, with dense convolutions over the one-hot map: the naive path (the
+    /// baseline of `gaugan bench`).
+    Dense,
+    /// The Burn generator with the SPADE `mlp_shared` convolutions as lookups from the class ids
+    /// (the default on a GPU).
+    Lookup,
+    /// The folded generator and the hand-written CPU kernels of [`super::cpu`] (the default on
+    /// the CPU backend; only there).
+    Kernels,
+}
+
 /// A model loaded on a device.
 pub struct Synthesizer {
     /// Where it runs.
@@ -78,9 +93,10 @@ pub struct Synthesizer {
     pub encoder: Option<Encoder>,
     /// Class names and colours.
     pub palette: Palette,
-    /// Compute the SPADE `mlp_shared` convolutions as lookups from the class ids (the default);
-    /// `false` runs the dense convolution over the one-hot map (the naive path, for benchmarks).
-    pub lookup: bool,
+    /// How the generator runs; [`Synthesizer::new`] picks the fastest path for the device.
+    pub path: SynthPath,
+    /// The CPU path's generator (present on the CPU backend).
+    cpu: Option<CpuGenerator>,
 }
 
 impl Synthesizer {
@@ -91,13 +107,27 @@ impl Synthesizer {
             Some(cfg) => Some(load_encoder(cfg, model.encoder_weights.clone(), &device)?),
             None => None,
         };
+        let on_cpu = device.clone().inner() == Device::flex();
+        let cpu = if on_cpu {
+            Some(CpuGenerator::from_state_dict(
+                &model.generator,
+                model.generator_weights.clone(),
+            )?)
+        } else {
+            None
+        };
         Ok(Self {
             device,
             config: model.generator.clone(),
             generator,
             encoder,
             palette: model.palette.clone(),
-            lookup: true,
+            path: if on_cpu {
+                SynthPath::Kernels
+            } else {
+                SynthPath::Lookup
+            },
+            cpu,
         })
     }
 
@@ -136,7 +166,11 @@ impl Synthesizer {
         let enc = self.encoder.as_ref().ok_or(EngineError::NoEncoder)?;
         let x = Tensor::<4>::from_data(TensorData::new(chw, [1, 3, height, width]), &self.device);
         let (mu, logvar) = enc.forward(x);
-        let mu = mu.into_data().convert::<f32>().try_into_vec::<f32>().unwrap();
+        let mu = mu
+            .into_data()
+            .convert::<f32>()
+            .try_into_vec::<f32>()
+            .unwrap();
         let logvar = logvar
             .into_data()
             .convert::<f32>()
@@ -163,7 +197,7 @@ impl Synthesizer {
     ) -> Result<SegMaps, EngineError> {
         let (sem, ids) = self.prepare(labels, instance)?;
         let seg = SegMaps::new(sem);
-        Ok(if self.lookup {
+        Ok(if self.path != SynthPath::Dense {
             seg.with_ids(ids, self.config.labels.classes())
         } else {
             seg
@@ -176,6 +210,28 @@ impl Synthesizer {
         labels: &LabelMap,
         instance: Option<&InstanceMap>,
     ) -> Result<(Tensor<4>, Vec<u16>), EngineError> {
+        let (labels, instance) = self.at_model_size(labels, instance)?;
+        let [h, w] = self.output_size();
+        let classes = self.config.labels.classes();
+        let mut sem = semantics(&labels, classes, instance.as_ref());
+        if self.config.labels.instance && instance.is_none() {
+            // No instance map: no edges (a zero channel).
+            sem.resize(sem.len() + w * h, 0.0);
+        }
+        let c = self.config.labels.semantic_nc();
+        Ok((
+            Tensor::from_data(TensorData::new(sem, [1, c, h, w]), &self.device),
+            labels.data().to_vec(),
+        ))
+    }
+
+    /// The label map (and the instance map, when the model reads one) checked and resized
+    /// (nearest) to the model's size.
+    fn at_model_size(
+        &self,
+        labels: &LabelMap,
+        instance: Option<&InstanceMap>,
+    ) -> Result<(LabelMap, Option<InstanceMap>), EngineError> {
         let [h, w] = self.output_size();
         let classes = self.config.labels.classes();
         if let Some(&(value, count)) = labels.out_of_range(classes).first() {
@@ -195,36 +251,38 @@ impl Synthesizer {
                 labels.height(),
             ));
         }
-        let resized;
         let labels = if (labels.width(), labels.height()) != (w, h) {
-            resized = labels.resize_nearest(w, h);
-            &resized
+            labels.resize_nearest(w, h)
         } else {
-            labels
+            labels.clone()
         };
-        let inst_resized;
         let instance = match instance {
-            Some(i) if (i.width(), i.height()) != (w, h) => {
-                inst_resized = i.resize_nearest(w, h);
-                Some(&inst_resized)
-            }
-            other => other,
+            Some(i) if self.config.labels.instance => Some(if (i.width(), i.height()) != (w, h) {
+                i.resize_nearest(w, h)
+            } else {
+                i.clone()
+            }),
+            _ => None,
         };
-        let instance = if self.config.labels.instance {
-            instance
-        } else {
-            None
+        Ok((labels, instance))
+    }
+
+    /// The style vector of a request, checked (VAE generators; `None` draws seed 0).
+    fn style_vector(&self, style: Option<&Style>) -> Result<Option<Vec<f32>>, EngineError> {
+        let Some(n) = self.config.z_dim else {
+            return Ok(None);
         };
-        let mut sem = semantics(labels, classes, instance);
-        if self.config.labels.instance && instance.is_none() {
-            // No instance map: no edges (a zero channel).
-            sem.resize(sem.len() + w * h, 0.0);
+        let s = match style {
+            Some(s) => s.clone(),
+            None => self.random_style(0).expect("a VAE model has a style size"),
+        };
+        if s.z.len() != n {
+            return Err(EngineError::StyleSize {
+                found: s.z.len(),
+                expected: n,
+            });
         }
-        let c = self.config.labels.semantic_nc();
-        Ok((
-            Tensor::from_data(TensorData::new(sem, [1, c, h, w]), &self.device),
-            labels.data().to_vec(),
-        ))
+        Ok(Some(s.z))
     }
 
     /// Synthesises a photo. Label maps of another size are resized (nearest) to the model's.
@@ -235,29 +293,34 @@ impl Synthesizer {
         instance: Option<&InstanceMap>,
         style: Option<&Style>,
     ) -> Result<Photo, EngineError> {
+        let z = self.style_vector(style)?;
+        if let (SynthPath::Kernels, Some(cpu)) = (self.path, &self.cpu) {
+            let (labels, instance) = self.at_model_size(labels, instance)?;
+            let (w, h) = (labels.width(), labels.height());
+            let extra = match (&instance, self.config.labels.instance) {
+                (Some(i), true) => instance_edges(i),
+                (None, true) => vec![0.0; w * h],
+                _ => Vec::new(),
+            };
+            let data = cpu.forward(labels.data(), &extra, (h, w), z.as_deref());
+            return Ok(Photo {
+                width: w,
+                height: h,
+                data,
+            });
+        }
         let seg = self.seg_maps(labels, instance)?;
-        let z = match self.config.z_dim {
-            Some(n) => {
-                let s = match style {
-                    Some(s) => s.clone(),
-                    None => self.random_style(0).unwrap(),
-                };
-                if s.z.len() != n {
-                    return Err(EngineError::StyleSize {
-                        found: s.z.len(),
-                        expected: n,
-                    });
-                }
-                Some(Tensor::<2>::from_data(
-                    TensorData::new(s.z, [1, n]),
-                    &self.device,
-                ))
-            }
-            None => None,
-        };
+        let z = z.map(|z| {
+            let n = z.len();
+            Tensor::<2>::from_data(TensorData::new(z, [1, n]), &self.device)
+        });
         let out = self.generator.forward(&seg, z);
         let [_, _, h, w] = out.dims();
-        let data = out.into_data().convert::<f32>().try_into_vec::<f32>().unwrap();
+        let data = out
+            .into_data()
+            .convert::<f32>()
+            .try_into_vec::<f32>()
+            .unwrap();
         Ok(Photo {
             width: w,
             height: h,

@@ -1,8 +1,9 @@
 //! Inference: backend choice, the synthesis engine and image conversions.
 
 pub mod backend;
+pub mod cpu;
 pub mod engine;
 pub mod image;
 
 pub use backend::{Backend, BackendChoice};
-pub use engine::{EngineError, Photo, Style, Synthesizer};
+pub use engine::{EngineError, Photo, Style, SynthPath, Synthesizer};

@@ -60,7 +60,10 @@ impl ParamFreeBatchNorm {
             // Committed at once (see `SpectralConv2d::weight`), so eval reads the newest stats.
             self.running_mean.update(rm);
             self.running_var.update(rv);
-            let _ = (self.running_mean.value_sync(), self.running_var.value_sync());
+            let _ = (
+                self.running_mean.value_sync(),
+                self.running_var.value_sync(),
+            );
             centered.div(var.add_scalar(self.epsilon).sqrt())
         } else {
             let mean = self.running_mean.value().reshape([1, c, 1, 1]);

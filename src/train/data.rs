@@ -25,8 +25,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use image::RgbImage;
@@ -282,7 +282,9 @@ impl DatasetScan {
             .filter(|(i, _)| (i + 1) % every == 0)
             .map(|(_, p)| p.stem.as_str())
             .collect();
-        pairs.into_iter().partition(|p| !held.contains(p.stem.as_str()))
+        pairs
+            .into_iter()
+            .partition(|p| !held.contains(p.stem.as_str()))
     }
 
     /// The pairs to train on: all of them when the scan is clean; with problems, an error unless
@@ -746,7 +748,10 @@ pub fn decode_pair(pair: &Pair, pre: &Preprocess) -> Result<Decoded, String> {
     {
         return Err(format!(
             "{}: instance map is {}x{} but its label map is {w}x{h}",
-            pair.instance.as_ref().map_or(Path::new(""), |p| p).display(),
+            pair.instance
+                .as_ref()
+                .map_or(Path::new(""), |p| p)
+                .display(),
             i.width(),
             i.height()
         ));
@@ -969,7 +974,10 @@ pub fn load_batch(
         let pair = &pairs[index];
         let decoded = cache.get(index, pair, pre)?;
         let mut rng = SplitMix::new(seed, stream::AUGMENT, position as u64);
-        samples.push((pair.stem.clone(), crop_sample(&decoded, pre, Some(&mut rng))));
+        samples.push((
+            pair.stem.clone(),
+            crop_sample(&decoded, pre, Some(&mut rng)),
+        ));
     }
     Ok(Batch::stack(step, pre.size, samples))
 }

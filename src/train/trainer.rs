@@ -784,7 +784,12 @@ impl Trainer {
         let grads = GradientsParams::from_grads(total.backward(), &self.ge);
         let ge = self.ge.clone();
         self.ge = self.adam_g.step(lr_g, ge, grads);
-        let scalar = |t: Tensor<1>| t.into_data().convert::<f32>().try_into_vec::<f32>().unwrap()[0];
+        let scalar = |t: Tensor<1>| {
+            t.into_data()
+                .convert::<f32>()
+                .try_into_vec::<f32>()
+                .unwrap()[0]
+        };
         let mut losses = Losses {
             g_gan: scalar(g_gan),
             g_feat: scalar(g_feat),
