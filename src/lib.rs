@@ -4,6 +4,7 @@
 //! loaded through [`checkpoint`]) -> [`infer`] (backend choice and the synthesis engine) -> an
 //! image. The command line lives in [`cli`], the painting app in [`app`], training in [`train`].
 
+#[cfg(feature = "app")]
 pub mod app;
 pub mod checkpoint;
 pub mod cli;

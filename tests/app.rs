@@ -434,7 +434,7 @@ fn another_model_opens_in_the_background() {
     h.run_ok();
     // A second model of another size, without encoder.
     let base = tiny_model(false);
-    let other = gaugan::app::untrained::untrained_model(
+    let other = gaugan::checkpoint::untrained_model(
         base.generator.clone().with_crop_size(32),
         None,
         base.palette.clone(),

@@ -4,7 +4,7 @@
 //! [`GauganApp`] holds the tabs ([`PaintTab`], [`ModelTab`], [`TrainTab`]), the menu, the status
 //! bar, the messages and the autosave. The canvas ([`canvas`]) and the photo view
 //! ([`photo_view`]) are widgets of their own; label editing without any GUI lives in [`edit`];
-//! inference runs on a worker thread ([`worker`], [`engine`]). The app is built without eframe
+//! inference runs on a worker thread ([`crate::infer::worker`], [`engine`]). The app is built without eframe
 //! by [`GauganApp::new`] (tests drive it through `egui_kittest`), or inside eframe by
 //! [`run_native`].
 
@@ -18,8 +18,6 @@ pub mod photo_view;
 pub mod sample;
 pub mod style;
 pub mod train_tab;
-pub mod untrained;
-pub mod worker;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -35,22 +33,13 @@ pub use files::Shell;
 pub use model_tab::{ImportDialog, ModelAction, ModelTab};
 pub use paint_tab::PaintTab;
 pub use train_tab::{TrainAction, TrainTab};
-pub use worker::WorkerOptions;
+pub use crate::infer::worker::WorkerOptions;
 
 use crate::checkpoint::{ImportOptions, ModelFile, import_official};
 use crate::infer::backend::{self, BackendChoice};
 use files::{FileKind, Level};
 
-/// The model built into the binary (`assets/models/default.gaugan`, when the build found one).
-#[cfg(gaugan_default_model)]
-pub const DEFAULT_MODEL: Option<&[u8]> = Some(include_bytes!("../../assets/models/default.gaugan"));
-/// The model built into the binary: none in this build (see `build.rs`), so the app starts on
-/// [`untrained::placeholder_default`].
-#[cfg(not(gaugan_default_model))]
-pub const DEFAULT_MODEL: Option<&[u8]> = None;
-
-/// Name shown for the built-in model.
-pub const DEFAULT_MODEL_NAME: &str = "built-in model";
+pub use crate::checkpoint::builtin::DEFAULT_MODEL_NAME;
 
 /// Which model the app opens with.
 #[derive(Debug, Clone, Default)]
@@ -165,7 +154,10 @@ impl GauganApp {
         }
         let (model, name) = match model {
             Some(m) => m,
-            None => default_model()?,
+            None => {
+                let (m, name) = crate::checkpoint::builtin::default_model()?;
+                (Arc::new(m), name)
+            }
         };
         let engine = Engine::new(ctx, model, name.clone(), backend, options.worker.clone());
         let paint = PaintTab::new(engine, settings.tools.clone());
@@ -717,19 +709,6 @@ pub fn load_model(
         ModelFile::load(path)
             .map(|m| (m, name, Some(path.to_path_buf())))
             .map_err(|e| e.to_string())
-    }
-}
-
-/// The built-in model, or the untrained placeholder when this build embeds none.
-pub fn default_model() -> Result<(Arc<ModelFile>, String), String> {
-    match DEFAULT_MODEL {
-        Some(bytes) => ModelFile::from_bytes(bytes, DEFAULT_MODEL_NAME)
-            .map(|m| (Arc::new(m), DEFAULT_MODEL_NAME.to_owned()))
-            .map_err(|e| e.to_string()),
-        None => Ok((
-            Arc::new(untrained::placeholder_default()),
-            "untrained placeholder model".to_owned(),
-        )),
     }
 }
 

@@ -8,7 +8,7 @@ use image::RgbImage;
 
 use super::engine::Engine;
 use super::files::{FileKind, Shell};
-use super::worker::StyleSource;
+use crate::infer::worker::StyleSource;
 use crate::infer::Style;
 
 /// One style with what to show for it.

@@ -7,6 +7,7 @@ pub mod model_file;
 pub mod pickle;
 pub mod pth;
 pub mod state_dict;
+pub mod builtin;
 pub mod untrained;
 
 pub use import::{Dataset, ImportError, ImportOptions, import_official};

@@ -15,7 +15,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 
 use super::{ImportFlags, load_model};
-use crate::app::worker::{Reply, SynthRequest, Worker, WorkerOptions};
+use crate::infer::worker::{Reply, SynthRequest, Worker, WorkerOptions};
 use crate::checkpoint::{ModelFile, untrained_model};
 use crate::infer::backend::{self, Backend};
 use crate::infer::cpu::Kernel;
@@ -278,7 +278,9 @@ pub fn run(a: BenchArgs) -> anyhow::Result<()> {
         println!("median_ms={:.3}", first.unwrap_or(f64::NAN));
         return Ok(());
     }
-    let (default, default_name) = crate::app::default_model().map_err(anyhow::Error::msg)?;
+    let (default, default_name) =
+        crate::checkpoint::builtin::default_model().map_err(anyhow::Error::msg)?;
+    let default = Arc::new(default);
     for be in &backends {
         bench_model(
             &default_name,

@@ -49,6 +49,7 @@ pub struct AppArgs {
     pub import: ImportFlags,
 }
 
+#[cfg(feature = "app")]
 impl AppArgs {
     /// As app options.
     pub fn options(&self) -> crate::app::AppOptions {

@@ -2,6 +2,7 @@
 //! pure-CPU `flex` backend. A wgpu adapter of type CPU (lavapipe, llvmpipe, WARP) is not a GPU: it
 //! runs Burn's kernels about 100x slower than flex, so `auto` never picks one.
 
+#[cfg(feature = "gpu")]
 use burn::tensor::wgpu::wgpu;
 use burn::tensor::{Device, DeviceKind};
 
@@ -53,7 +54,27 @@ pub struct AdapterSummary {
     kind: DeviceKind,
 }
 
+/// Lists the wgpu adapters of this machine (GL is left out: Burn does not compute on it). None in
+/// a build without the `gpu` feature.
+#[cfg(not(feature = "gpu"))]
+pub fn adapters() -> Vec<AdapterSummary> {
+    Vec::new()
+}
+
+/// The Burn device of an adapter.
+#[cfg(feature = "gpu")]
+fn wgpu_device(kind: &DeviceKind) -> Device {
+    Device::wgpu(kind.clone())
+}
+
+/// The Burn device of an adapter (a build without the `gpu` feature lists none).
+#[cfg(not(feature = "gpu"))]
+fn wgpu_device(_: &DeviceKind) -> Device {
+    unreachable!("a build without the gpu feature lists no adapters")
+}
+
 /// Lists the wgpu adapters of this machine (GL is left out: Burn does not compute on it).
+#[cfg(feature = "gpu")]
 pub fn adapters() -> Vec<AdapterSummary> {
     let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
         backends: wgpu::Backends::PRIMARY,
@@ -109,7 +130,7 @@ pub fn select(choice: BackendChoice) -> Result<Backend, String> {
             let list = adapters();
             match list.iter().find(|a| a.is_gpu) {
                 Some(a) => Ok(Backend {
-                    device: Device::wgpu(a.kind.clone()),
+                    device: wgpu_device(&a.kind),
                     description: format!("{}: {}", a.api, a.name),
                     is_gpu: true,
                 }),
@@ -124,7 +145,7 @@ pub fn select(choice: BackendChoice) -> Result<Backend, String> {
                 .or(list.first())
                 .ok_or("no wgpu adapter on this machine (install a Vulkan driver, e.g. mesa-vulkan-drivers)")?;
             Ok(Backend {
-                device: Device::wgpu(a.kind.clone()),
+                device: wgpu_device(&a.kind),
                 description: format!(
                     "{}: {}{}",
                     a.api,

@@ -4,6 +4,7 @@ pub mod backend;
 pub mod cpu;
 pub mod engine;
 pub mod image;
+pub mod worker;
 
 pub use backend::{Backend, BackendChoice};
 pub use engine::{EngineError, Photo, Style, SynthPath, Synthesizer};

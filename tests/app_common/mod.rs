@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
-use gaugan::app::untrained::untrained_model;
+use gaugan::checkpoint::untrained_model;
 use gaugan::app::{AppOptions, GauganApp, ModelSource, WorkerOptions};
 use gaugan::checkpoint::{ModelFile, StateDict, StateTensor};
 use gaugan::infer::BackendChoice;
