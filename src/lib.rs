@@ -8,6 +8,8 @@
 pub mod app;
 pub mod checkpoint;
 pub mod cli;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod infer;
 pub mod labels;
 pub mod model;

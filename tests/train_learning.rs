@@ -55,23 +55,9 @@ fn a_short_run_learns_the_class_colours() {
     let s = scan(&data_dir).unwrap();
     assert!(s.problems.is_empty(), "{}", s.report());
     let pairs = s.usable(false).unwrap();
-    let steps: usize = std::env::var("T_STEPS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(300);
-    let lr: f64 = std::env::var("T_LR")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1e-4);
-    let config = tiny_config(32, steps)
-        .with_batch(4)
-        .with_seed(
-            std::env::var("T_SEED")
-                .ok()
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(3),
-        )
-        .with_lr_g(lr);
+    // 600 steps at the official learning rates; the saved model's batch-norm statistics are
+    // recalibrated by the trainer (without that, this figure was 38-64 for seeds 1-3).
+    let config = tiny_config(32, 600).with_batch(4).with_seed(3);
     let run = dir.path().join("run");
     let mut trainer =
         Trainer::new(config, &run, TrainData::new(&s, pairs), Device::flex()).unwrap();
@@ -95,7 +81,7 @@ fn a_short_run_learns_the_class_colours() {
     let before = class_colour_error(&untrained, &maps);
     let after = class_colour_error(&trained, &maps);
     eprintln!(
-        "300 steps in {seconds:.1} s; per-class mean colour error: untrained {before:.1}, trained {after:.1} (0..255); last losses {last:?}"
+        "600 steps in {seconds:.1} s; per-class mean colour error: untrained {before:.1}, trained {after:.1} (0..255); last losses {last:?}"
     );
     assert!(
         before > 50.0,
@@ -107,6 +93,6 @@ fn a_short_run_learns_the_class_colours() {
     );
     // The run's files are there.
     let csv = std::fs::read_to_string(run.join("losses.csv")).unwrap();
-    assert_eq!(csv.lines().count(), 301);
+    assert_eq!(csv.lines().count(), 601);
     assert!(run.join("config.json").is_file());
 }

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use egui::{ColorImage, TextureHandle, TextureId, TextureOptions};
 use image::RgbImage;
 
-use crate::infer::worker::{Reply, StyleSource, SynthRequest, Worker, WorkerOptions};
 use crate::checkpoint::ModelFile;
+use crate::infer::worker::{Reply, StyleSource, SynthRequest, Worker, WorkerOptions};
 use crate::infer::{Backend, Photo, Style};
 use crate::labels::LabelMap;
 

@@ -27,13 +27,13 @@ use std::time::Duration;
 use egui::Ui;
 use serde::{Deserialize, Serialize};
 
+pub use crate::infer::worker::WorkerOptions;
 pub use canvas::{Tool, ToolSettings};
 pub use engine::{Engine, ModelState};
 pub use files::Shell;
 pub use model_tab::{ImportDialog, ModelAction, ModelTab};
 pub use paint_tab::PaintTab;
 pub use train_tab::{TrainAction, TrainTab};
-pub use crate::infer::worker::WorkerOptions;
 
 use crate::checkpoint::{ImportOptions, ModelFile, import_official};
 use crate::infer::backend::{self, BackendChoice};

@@ -8,8 +8,8 @@ use image::RgbImage;
 
 use super::engine::Engine;
 use super::files::{FileKind, Shell};
-use crate::infer::worker::StyleSource;
 use crate::infer::Style;
+use crate::infer::worker::StyleSource;
 
 /// One style with what to show for it.
 pub struct StyleEntry {

@@ -481,44 +481,57 @@ impl TrainTab {
                 .num_columns(2)
                 .show(ui, |ui| {
                     let s = &mut self.settings;
-                    ui.label("Size (px)");
-                    ui.add(egui::DragValue::new(&mut s.size).range(16..=1024).speed(16));
-                    ui.end_row();
-                    ui.label("Batch");
-                    ui.add(egui::DragValue::new(&mut s.batch).range(1..=64));
-                    ui.end_row();
-                    ui.label("Steps");
-                    ui.add(
+                    // Each value is labelled by its row's name (screen readers, tests).
+                    let row = |ui: &mut Ui, name: &str, value: egui::DragValue| {
+                        let label = ui.label(name);
+                        ui.add(value).labelled_by(label.id);
+                        ui.end_row();
+                    };
+                    row(
+                        ui,
+                        "Size (px)",
+                        egui::DragValue::new(&mut s.size).range(16..=1024).speed(16),
+                    );
+                    row(
+                        ui,
+                        "Batch",
+                        egui::DragValue::new(&mut s.batch).range(1..=64),
+                    );
+                    let steps = s.steps;
+                    row(
+                        ui,
+                        "Steps",
                         egui::DragValue::new(&mut s.steps)
                             .range(1..=10_000_000)
                             .speed(50),
                     );
-                    ui.end_row();
-                    ui.label("Decay steps");
-                    ui.add(
+                    row(
+                        ui,
+                        "Decay steps",
                         egui::DragValue::new(&mut s.decay_steps)
-                            .range(0..=s.steps)
+                            .range(0..=steps)
                             .speed(50),
                     );
-                    ui.end_row();
-                    ui.label("Generator width (ngf)");
-                    ui.add(egui::DragValue::new(&mut s.ngf).range(4..=128));
-                    ui.end_row();
-                    ui.label("Checkpoint every");
-                    ui.add(
+                    row(
+                        ui,
+                        "Generator width (ngf)",
+                        egui::DragValue::new(&mut s.ngf).range(4..=128),
+                    );
+                    row(
+                        ui,
+                        "Checkpoint every",
                         egui::DragValue::new(&mut s.checkpoint_every)
                             .range(0..=1_000_000)
                             .speed(10),
                     );
-                    ui.end_row();
-                    ui.label("Sample every");
-                    ui.add(
+                    row(
+                        ui,
+                        "Sample every",
                         egui::DragValue::new(&mut s.sample_every)
                             .range(0..=1_000_000)
                             .speed(10),
                     );
-                    ui.end_row();
-                    ui.label("Device");
+                    let device = ui.label("Device");
                     egui::ComboBox::from_id_salt("train-backend")
                         .selected_text(format!("{:?}", s.backend))
                         .show_ui(ui, |ui| {
@@ -526,7 +539,9 @@ impl TrainTab {
                             {
                                 ui.selectable_value(&mut s.backend, b, format!("{b:?}"));
                             }
-                        });
+                        })
+                        .response
+                        .labelled_by(device.id);
                     ui.end_row();
                 });
             ui.checkbox(&mut self.settings.vae, "Train the style encoder (VAE)");

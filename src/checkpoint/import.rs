@@ -344,6 +344,22 @@ fn file_name(p: &Path) -> String {
         .unwrap_or_else(|| p.display().to_string())
 }
 
+/// The network the shapes describe must be about the size of what the file holds (it is exactly
+/// that size when nothing is missing); the detailed check below then names any missing key.
+/// Without this bound, a few hostile shapes could make the check allocate a huge network.
+fn bounded(needed: u128, sd: &StateDict, path: &str) -> Result<(), ImportError> {
+    let held = sd.numel() as u128;
+    if needed > 2 * held + (1 << 20) {
+        return Err(ImportError::Config {
+            path: path.into(),
+            why: format!(
+                "its shapes describe a network of {needed} values but it holds only {held} (a truncated or foreign checkpoint?)"
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// Checks every key and shape without building the network: the same walk as loading, on a
 /// throwaway CPU copy of the module structure.
 fn check_generator_weights(
@@ -351,6 +367,7 @@ fn check_generator_weights(
     sd: &StateDict,
     path: &str,
 ) -> Result<(), ImportError> {
+    bounded(cfg.state_floats(), sd, path)?;
     let device = burn::tensor::Device::flex();
     super::convert::load_generator(cfg, sd.clone(), &device)
         .map(|_| ())
@@ -365,6 +382,7 @@ fn check_encoder_weights(
     sd: &StateDict,
     path: &str,
 ) -> Result<(), ImportError> {
+    bounded(cfg.state_floats(), sd, path)?;
     let device = burn::tensor::Device::flex();
     super::convert::load_encoder(cfg, sd.clone(), &device)
         .map(|_| ())

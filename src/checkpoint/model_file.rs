@@ -199,6 +199,32 @@ impl ModelFile {
             .map_err(|e| invalid(format!("palette: {e}")))?;
         let provenance: Provenance = serde_json::from_str(json("provenance")?)
             .map_err(|e| invalid(format!("provenance: {e}")))?;
+        // Every size the configs declare is checked against the tensors the file really holds
+        // before anything is built from them (a hostile config cannot make us allocate more
+        // than the file's own size).
+        let mut floats = [0u128; 2];
+        for (k, view) in st.iter() {
+            let n = view.data().len() as u128 / 4;
+            if k.starts_with("netE.") {
+                floats[1] += n;
+            } else {
+                floats[0] += n;
+            }
+        }
+        let declared = [
+            generator.state_floats(),
+            encoder.as_ref().map_or(0, EncoderConfig::state_floats),
+        ];
+        for (what, (have, need)) in ["generator", "encoder"]
+            .iter()
+            .zip(floats.iter().zip(declared))
+        {
+            if *have != need {
+                return Err(invalid(format!(
+                    "the {what} weights hold {have} values but its config needs {need}"
+                )));
+            }
+        }
         let mut g = StateDict::default();
         let mut e = StateDict::default();
         for (k, view) in st.iter() {

@@ -15,10 +15,10 @@ use anyhow::{Context, bail};
 use clap::Args;
 
 use super::{ImportFlags, load_model};
-use crate::infer::worker::{Reply, SynthRequest, Worker, WorkerOptions};
 use crate::checkpoint::{ModelFile, untrained_model};
 use crate::infer::backend::{self, Backend};
 use crate::infer::cpu::Kernel;
+use crate::infer::worker::{Reply, SynthRequest, Worker, WorkerOptions};
 use crate::infer::{BackendChoice, SynthPath, Synthesizer};
 use crate::labels::png_io::read_label_png;
 use crate::labels::{LabelMap, Palette};

@@ -87,3 +87,43 @@ pub fn instance_norm(x: Tensor<4>) -> Tensor<4> {
     let var = centered.clone().powi_scalar(2).mean_dims(&[2, 3]);
     centered.div(var.add_scalar(1e-5).sqrt())
 }
+
+#[cfg(test)]
+mod tests {
+    use burn::tensor::{Device, Distribution, Tensor};
+
+    use super::*;
+
+    #[test]
+    fn running_statistics_converge_to_the_data_statistics() {
+        let device = Device::flex().autodiff();
+        let bn = ParamFreeBatchNorm::new(2, &device);
+        for _ in 0..100 {
+            // channel 0 ~ N(3, 2^2), channel 1 ~ N(-1, 0.5^2)
+            let x = Tensor::<4>::random([4, 2, 8, 8], Distribution::Normal(0.0, 1.0), &device);
+            let scale = Tensor::<1>::from_floats([2.0, 0.5], &device).reshape([1, 2, 1, 1]);
+            let shift = Tensor::<1>::from_floats([3.0, -1.0], &device).reshape([1, 2, 1, 1]);
+            let _ = bn.forward(x.mul(scale).add(shift));
+        }
+        let mean = bn
+            .running_mean
+            .value()
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
+        let var = bn
+            .running_var
+            .value()
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
+        assert!(
+            (mean[0] - 3.0).abs() < 0.15 && (mean[1] + 1.0).abs() < 0.05,
+            "{mean:?}"
+        );
+        assert!(
+            (var[0] - 4.0).abs() < 0.4 && (var[1] - 0.25).abs() < 0.03,
+            "{var:?}"
+        );
+    }
+}

@@ -115,6 +115,50 @@ impl GeneratorConfig {
         [sh * f, sw * f]
     }
 
+    /// Floats in the official state dict of this generator (parameters and buffers: running
+    /// statistics, power-iteration vectors; `num_batches_tracked` is not a float). Computed
+    /// without building anything, in wide integers so that no config can overflow it: what a
+    /// reader compares with the floats a file really holds before allocating the model.
+    pub fn state_floats(&self) -> u128 {
+        let nf = self.ngf as u128;
+        let snc = self.labels.semantic_nc() as u128;
+        let h = self.spade_hidden as u128;
+        let [sh, sw] = self.latent_size().map(|v| v as u128);
+        let spade = |c: u128| 2 * c + (h * snc * 9 + h) + 2 * (c * h * 9 + c);
+        let spectral = |cin: u128, cout: u128, k: u128, bias: bool| {
+            cout * cin * k * k + cout + cin * k * k + if bias { cout } else { 0 }
+        };
+        let block = |fin: u128, fout: u128| {
+            let fmid = fin.min(fout);
+            let mut n = spectral(fin, fmid, 3, true)
+                + spectral(fmid, fout, 3, true)
+                + spade(fin)
+                + spade(fmid);
+            if fin != fout {
+                n += spectral(fin, fout, 1, false) + spade(fin);
+            }
+            n
+        };
+        let top = 16 * nf;
+        let head = match self.z_dim {
+            None => top * snc * 9 + top,
+            Some(z) => top * sh * sw * (z as u128 + 1),
+        };
+        let mut n = head
+            + 3 * block(top, top)
+            + block(top, 8 * nf)
+            + block(8 * nf, 4 * nf)
+            + block(4 * nf, 2 * nf)
+            + block(2 * nf, nf);
+        let final_nc = if self.upsampling == Upsampling::Most {
+            n += block(nf, nf / 2);
+            nf / 2
+        } else {
+            nf
+        };
+        n + 3 * final_nc * 9 + 3
+    }
+
     /// Checks that the numbers make a buildable generator.
     pub fn validate(&self) -> Result<(), String> {
         if self.ngf == 0 || self.spade_hidden == 0 {
@@ -173,6 +217,20 @@ impl EncoderConfig {
     /// Channels after layer `i` (0-based): ndf, 2ndf, 4ndf, 8ndf, 8ndf, 8ndf.
     pub fn channels(&self, i: usize) -> usize {
         self.ndf * [1, 2, 4, 8].get(i).copied().unwrap_or(8)
+    }
+
+    /// Floats in the official state dict of this encoder (see
+    /// [`GeneratorConfig::state_floats`]).
+    pub fn state_floats(&self) -> u128 {
+        let mut n = 0u128;
+        let mut cin = 3u128;
+        for i in 0..self.layers {
+            let cout = self.channels(i) as u128;
+            n += cout * cin * 9 + cout + cin * 9;
+            cin = cout;
+        }
+        let s0 = self.final_size() as u128;
+        n + 2 * (self.z_dim as u128 * (cin * s0 * s0 + 1))
     }
 
     /// Checks that the numbers make a buildable encoder.

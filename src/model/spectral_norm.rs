@@ -19,9 +19,6 @@ use burn::tensor::{Device, Distribution, Tensor};
 /// PyTorch's `F.normalize` epsilon.
 const EPS: f64 = 1e-12;
 
-/// Power iterations run on a freshly initialised layer.
-const INIT_POWER_ITERATIONS: usize = 20;
-
 /// A 2D convolution with spectral normalisation of its weight.
 #[derive(Module, Debug)]
 pub struct SpectralConv2d {
@@ -71,24 +68,16 @@ impl SpectralConv2dConfig {
             device,
         );
         let bias = self.bias.then(|| Initializer::Zeros.init([cout], device));
-        let mut u = normalize(Tensor::random(
+        let u = normalize(Tensor::random(
             [cout],
             Distribution::Normal(0.0, 1.0),
             device,
         ));
-        let mut v = normalize(Tensor::random(
+        let v = normalize(Tensor::random(
             [fan_in],
             Distribution::Normal(0.0, 1.0),
             device,
         ));
-        // PyTorch starts from the random vectors themselves, so a fresh layer's sigma (and an
-        // untrained model's output) is arbitrary until training has iterated a few times. A few
-        // iterations here make a fresh layer's sigma close to the true spectral norm from the
-        // start; loaded weights bring their own u and v and are unaffected.
-        let w_mat = weight_orig.val().reshape([cout, fan_in]);
-        for _ in 0..INIT_POWER_ITERATIONS {
-            (u, v) = power_iteration(&w_mat, u);
-        }
         SpectralConv2d {
             weight_orig,
             bias,

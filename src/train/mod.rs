@@ -16,6 +16,7 @@ pub mod checkpoint;
 pub mod data;
 pub mod init;
 pub mod loss;
+pub mod recalibrate;
 pub mod rng;
 pub mod trainer;
 

@@ -29,6 +29,7 @@ use super::checkpoint::{self, CheckpointError, DataFingerprint, TrainState};
 use super::data::{BatchLoader, Pair, Preprocess};
 use super::init::HostInit;
 use super::loss;
+use super::recalibrate::{CalibrationSample, calibration_samples, recalibrate};
 use super::rng::{SplitMix, stream};
 use crate::checkpoint::convert::{
     Loader, Saver, encoder_state_dict, generator_state_dict, walk_encoder, walk_generator,
@@ -206,6 +207,8 @@ pub struct Trainer {
     pre: Preprocess,
     notes: Vec<String>,
     provenance_source: String,
+    /// The samples batch-norm recalibration averages over (read at the first checkpoint).
+    calibration: std::sync::OnceLock<Vec<CalibrationSample>>,
 }
 
 /// The encoder of a VAE model trained at `size` (official `ConvEncoder`: 256 input, 6 layers at
@@ -600,6 +603,7 @@ impl Trainer {
             pre,
             notes,
             provenance_source: String::new(),
+            calibration: std::sync::OnceLock::new(),
             config,
         })
     }
@@ -664,11 +668,32 @@ impl Trainer {
         }
     }
 
+    /// [`Trainer::model_file`] with its batch-norm running statistics recomputed for the current
+    /// weights (see [`super::recalibrate`]): the model a checkpoint saves and the app paints
+    /// with. The training itself never reads running statistics, so this changes nothing of the
+    /// run.
+    pub fn calibrated_model_file(&self) -> Result<ModelFile, TrainError> {
+        let samples = match self.calibration.get() {
+            Some(s) => s,
+            None => {
+                let s =
+                    calibration_samples(&self.data.pairs, &self.pre).map_err(TrainError::Data)?;
+                self.calibration.get_or_init(|| s)
+            }
+        };
+        let mut model = self.model_file();
+        recalibrate(&mut model, samples).map_err(|source| TrainError::Weights {
+            what: "recalibrating batch norm".into(),
+            source,
+        })?;
+        Ok(model)
+    }
+
     /// Writes a checkpoint of the current step (and the run's `model.gaugan`).
     pub fn save_checkpoint(&self) -> Result<PathBuf, TrainError> {
         checkpoint::save(
             &self.run_dir,
-            &self.model_file(),
+            &self.calibrated_model_file()?,
             &self.train_state(),
             self.config.keep_checkpoints,
         )

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
-use gaugan::checkpoint::untrained_model;
 use gaugan::app::{AppOptions, GauganApp, ModelSource, WorkerOptions};
+use gaugan::checkpoint::untrained_model;
 use gaugan::checkpoint::{ModelFile, StateDict, StateTensor};
 use gaugan::infer::BackendChoice;
 use gaugan::labels::Palette;

@@ -25,10 +25,14 @@ const BN_EPS: f32 = 1e-5;
 /// One SPADE layer, folded.
 #[derive(Debug, Clone)]
 struct Spade {
+    /// Its state-dict prefix (`head_0.norm_0`), for the statistics it collects.
+    name: String,
     shared: OneHotConv,
     gamma_beta: PackedConv,
     scale: Vec<f32>,
     shift: Vec<f32>,
+    running_mean: Vec<f32>,
+    running_var: Vec<f32>,
 }
 
 /// One SPADE residual block, folded.
@@ -124,10 +128,13 @@ impl Reader {
         let mut b: Vec<f32> = gb.iter().map(|g| g + 1.0).collect();
         b.extend_from_slice(&bb);
         Spade {
+            name: p.to_owned(),
             shared: OneHotConv::new(&sw, Some(&sb), hidden, classes, snc - classes, true),
             gamma_beta: PackedConv::with_order(&w, Some(&b), hidden, 3, &gamma_beta_order(norm_nc)),
             scale,
             shift,
+            running_mean: mean,
+            running_var: var,
         }
     }
 
@@ -171,6 +178,20 @@ impl Grids<'_> {
             .entry((h, w))
             .or_insert_with(|| IdGrid::resized(ids, extra, n, size, (h, w), s))
     }
+}
+
+/// One input of a batched run: class ids `[h, w]`, dense extra channels `[extra, h, w]`, and z
+/// for a VAE generator.
+#[derive(Debug, Clone, Copy)]
+pub struct GenInput<'a> {
+    /// Class ids at the output size.
+    pub ids: &'a [u16],
+    /// Extra channels (instance edges), empty when the model has none.
+    pub extra: &'a [f32],
+    /// `(h, w)`.
+    pub size: (usize, usize),
+    /// The style vector (VAE generators).
+    pub z: Option<&'a [f32]>,
 }
 
 impl CpuGenerator {
@@ -252,49 +273,122 @@ impl CpuGenerator {
         size: (usize, usize),
         z: Option<&[f32]>,
     ) -> Vec<f32> {
-        assert_eq!(ids.len(), size.0 * size.1, "ids must be [h, w]");
-        assert_eq!(extra.len(), self.extra * size.0 * size.1, "extra channels");
-        let mut grids = Grids {
+        let input = GenInput {
             ids,
             extra,
-            n_extra: self.extra,
             size,
-            sentinel: self.classes as u32,
-            cache: HashMap::new(),
+            z,
         };
-        let [sh, sw] = self.latent;
-        let mut x = match &self.head {
-            Head::Labels(fc) => fc.run(grids.at(sh, sw), false),
-            Head::Style {
-                weight,
-                bias,
-                z_dim,
-            } => {
-                let z = z.expect("a VAE generator needs z");
-                assert_eq!(z.len(), *z_dim, "z size");
-                let data: Vec<f32> = bias
-                    .iter()
-                    .enumerate()
-                    .map(|(o, &b)| {
-                        let row = &weight[o * z_dim..(o + 1) * z_dim];
-                        b + row.iter().zip(z).map(|(w, v)| w * v).sum::<f32>()
-                    })
-                    .collect();
-                Planes::from_chw(self.top_nc, sh, sw, data)
-            }
-        };
-        for (i, (name, block)) in self.blocks.iter().enumerate() {
-            x = block.forward(&x, &mut grids);
-            // x2 after every block but the last, except after G_middle_0 with `normal`.
-            let last = i + 1 == self.blocks.len();
-            let up = match *name {
-                "G_middle_0" => self.upsampling != Upsampling::Normal,
-                _ => !last,
-            };
-            if up {
-                x = x.upsample2();
-            }
+        self.run(&[input]).remove(0)
+    }
+
+    /// Batch-norm recalibration: runs `inputs` as one batch in which every SPADE layer
+    /// normalises with the statistics of its input over the whole batch (PyTorch's train mode,
+    /// layer after layer), and keeps those statistics as its running statistics. Returns them
+    /// as `(state-dict prefix, running_mean, running_var)` (the variance unbiased, as PyTorch
+    /// keeps it), in network order.
+    pub fn calibrate(&mut self, inputs: &[GenInput]) -> Vec<(String, Vec<f32>, Vec<f32>)> {
+        let mut grids = self.grids(inputs);
+        let mut xs = self.head_batch(inputs, &mut grids);
+        for i in 0..self.blocks.len() {
+            xs = self.blocks[i].1.calibrate(&xs, &mut grids);
+            xs = self.maybe_upsample(i, self.blocks[i].0, xs);
         }
+        self.blocks
+            .iter()
+            .flat_map(|(_, b)| [Some(&b.norm_0), Some(&b.norm_1), b.norm_s.as_ref()])
+            .flatten()
+            .map(|s| {
+                (
+                    s.name.clone(),
+                    s.running_mean.clone(),
+                    s.running_var.clone(),
+                )
+            })
+            .collect()
+    }
+
+    fn run(&self, inputs: &[GenInput]) -> Vec<Vec<f32>> {
+        let mut grids = self.grids(inputs);
+        let mut xs = self.head_batch(inputs, &mut grids);
+        for (i, (name, block)) in self.blocks.iter().enumerate() {
+            xs = xs
+                .iter()
+                .zip(grids.iter_mut())
+                .map(|(x, g)| block.forward(x, g))
+                .collect();
+            xs = self.maybe_upsample(i, name, xs);
+        }
+        xs.iter().map(|x| self.image(x)).collect()
+    }
+
+    fn grids<'a>(&self, inputs: &[GenInput<'a>]) -> Vec<Grids<'a>> {
+        inputs
+            .iter()
+            .map(|inp| {
+                assert_eq!(inp.ids.len(), inp.size.0 * inp.size.1, "ids must be [h, w]");
+                assert_eq!(
+                    inp.extra.len(),
+                    self.extra * inp.size.0 * inp.size.1,
+                    "extra channels"
+                );
+                Grids {
+                    ids: inp.ids,
+                    extra: inp.extra,
+                    n_extra: self.extra,
+                    size: inp.size,
+                    sentinel: self.classes as u32,
+                    cache: HashMap::new(),
+                }
+            })
+            .collect()
+    }
+
+    /// The latent grid of every input.
+    fn head_batch(&self, inputs: &[GenInput], grids: &mut [Grids]) -> Vec<Planes> {
+        let [sh, sw] = self.latent;
+        inputs
+            .iter()
+            .zip(grids.iter_mut())
+            .map(|(inp, g)| match &self.head {
+                Head::Labels(fc) => fc.run(g.at(sh, sw), false),
+                Head::Style {
+                    weight,
+                    bias,
+                    z_dim,
+                } => {
+                    let z = inp.z.expect("a VAE generator needs z");
+                    assert_eq!(z.len(), *z_dim, "z size");
+                    let data: Vec<f32> = bias
+                        .iter()
+                        .enumerate()
+                        .map(|(o, &b)| {
+                            let row = &weight[o * z_dim..(o + 1) * z_dim];
+                            b + row.iter().zip(z).map(|(w, v)| w * v).sum::<f32>()
+                        })
+                        .collect();
+                    Planes::from_chw(self.top_nc, sh, sw, data)
+                }
+            })
+            .collect()
+    }
+
+    /// x2 after every block but the last, except after G_middle_0 with `normal`.
+    fn maybe_upsample(&self, i: usize, name: &str, xs: Vec<Planes>) -> Vec<Planes> {
+        let last = i + 1 == self.blocks.len();
+        let up = match name {
+            "G_middle_0" => self.upsampling != Upsampling::Normal,
+            _ => !last,
+        };
+        if up {
+            xs.iter().map(Planes::upsample2).collect()
+        } else {
+            xs
+        }
+    }
+
+    /// `tanh(conv_img(lrelu(x)))`.
+    fn image(&self, x: &Planes) -> Vec<f32> {
         let input = x.padded_map(|v| if v >= 0.0 { v } else { v * 0.2 });
         let mut out = Planes::zeros(3, x.h, x.w);
         self.conv_img.run(
@@ -311,13 +405,9 @@ impl CpuGenerator {
 
 impl Spade {
     /// `act(bn(x) * (1 + gamma) + beta)` with a border (the next convolution reads one).
-    fn forward(&self, x: &Planes, grids: &mut Grids, act: Act, padded: bool) -> Planes {
+    fn forward(&self, x: &Planes, grids: &mut Grids, act: Act) -> Planes {
         let a = self.shared.run(grids.at(x.h, x.w), true);
-        let mut out = if padded {
-            Planes::zeros_padded(x.c, x.h, x.w)
-        } else {
-            Planes::zeros(x.c, x.h, x.w)
-        };
+        let mut out = Planes::zeros_padded(x.c, x.h, x.w);
         self.gamma_beta.run(
             &a,
             &Modulate {
@@ -331,47 +421,110 @@ impl Spade {
         );
         out
     }
+
+    /// Takes the statistics of `xs` (all channels over every pixel of every image) as its own:
+    /// the batch statistics normalise, and the running statistics keep them (the variance
+    /// unbiased, as PyTorch updates it).
+    fn set_batch_statistics(&mut self, xs: &[Planes]) {
+        let c = xs[0].c;
+        let n: usize = xs.iter().map(|x| x.h * x.w).sum();
+        let n = n as f64;
+        for ch in 0..c {
+            let (mut s, mut s2) = (0f64, 0f64);
+            for x in xs {
+                for y in 0..x.h {
+                    for &v in x.row_of(ch, y) {
+                        s += v as f64;
+                        s2 += v as f64 * v as f64;
+                    }
+                }
+            }
+            let mean = s / n;
+            let var = (s2 / n - mean * mean).max(0.0);
+            self.scale[ch] = 1.0 / (var as f32 + BN_EPS).sqrt();
+            self.shift[ch] = -mean as f32 * self.scale[ch];
+            self.running_mean[ch] = mean as f32;
+            self.running_var[ch] = (var * n / (n - 1.0).max(1.0)) as f32;
+        }
+    }
 }
 
 impl Block {
-    fn forward(&self, x: &Planes, grids: &mut Grids) -> Planes {
-        let x_s = match (&self.conv_s, &self.norm_s) {
-            (Some(conv), Some(norm)) => {
-                let n = norm.forward(x, grids, Act::None, true);
-                let mut s = Planes::zeros(conv.cout, x.h, x.w);
-                conv.run(
-                    &n,
-                    &Store {
-                        out: Out::new(&mut s),
-                        bias: &conv.bias,
-                        act: Act::None,
-                    },
-                );
-                Some(s)
-            }
-            _ => None,
-        };
-        let n0 = self.norm_0.forward(x, grids, Act::LeakyRelu, true);
-        let mut d0 = Planes::zeros(self.conv_0.cout, x.h, x.w);
+    fn shortcut(&self, n: Planes) -> Planes {
+        let conv = self.conv_s.as_ref().expect("a learned shortcut");
+        let mut s = Planes::zeros(conv.cout, n.h, n.w);
+        conv.run(
+            &n,
+            &Store {
+                out: Out::new(&mut s),
+                bias: &conv.bias,
+                act: Act::None,
+            },
+        );
+        s
+    }
+
+    fn conv_0(&self, n0: &Planes) -> Planes {
+        let mut d0 = Planes::zeros(self.conv_0.cout, n0.h, n0.w);
         self.conv_0.run(
-            &n0,
+            n0,
             &Store {
                 out: Out::new(&mut d0),
                 bias: &self.conv_0.bias,
                 act: Act::None,
             },
         );
-        drop(n0);
-        let n1 = self.norm_1.forward(&d0, grids, Act::LeakyRelu, true);
-        let mut out = Planes::zeros(self.conv_1.cout, x.h, x.w);
+        d0
+    }
+
+    fn conv_1(&self, n1: &Planes, residual: &Planes) -> Planes {
+        let mut out = Planes::zeros(self.conv_1.cout, n1.h, n1.w);
         self.conv_1.run(
-            &n1,
+            n1,
             &AddStore {
                 out: Out::new(&mut out),
                 bias: &self.conv_1.bias,
-                residual: x_s.as_ref().unwrap_or(x),
+                residual,
             },
         );
         out
+    }
+
+    fn forward(&self, x: &Planes, grids: &mut Grids) -> Planes {
+        let x_s = self
+            .norm_s
+            .as_ref()
+            .map(|norm| self.shortcut(norm.forward(x, grids, Act::None)));
+        let d0 = self.conv_0(&self.norm_0.forward(x, grids, Act::LeakyRelu));
+        let n1 = self.norm_1.forward(&d0, grids, Act::LeakyRelu);
+        self.conv_1(&n1, x_s.as_ref().unwrap_or(x))
+    }
+
+    /// [`Block::forward`] over a batch, each SPADE layer first taking its input's batch
+    /// statistics (see [`Spade::set_batch_statistics`]).
+    fn calibrate(&mut self, xs: &[Planes], grids: &mut [Grids]) -> Vec<Planes> {
+        if let Some(norm) = self.norm_s.as_mut() {
+            norm.set_batch_statistics(xs);
+        }
+        self.norm_0.set_batch_statistics(xs);
+        let mut shortcuts = Vec::with_capacity(xs.len());
+        let mut d0s = Vec::with_capacity(xs.len());
+        for (x, g) in xs.iter().zip(grids.iter_mut()) {
+            shortcuts.push(
+                self.norm_s
+                    .as_ref()
+                    .map(|norm| self.shortcut(norm.forward(x, g, Act::None))),
+            );
+            d0s.push(self.conv_0(&self.norm_0.forward(x, g, Act::LeakyRelu)));
+        }
+        self.norm_1.set_batch_statistics(&d0s);
+        d0s.iter()
+            .zip(grids.iter_mut())
+            .zip(shortcuts.iter().zip(xs))
+            .map(|((d0, g), (s, x))| {
+                let n1 = self.norm_1.forward(d0, g, Act::LeakyRelu);
+                self.conv_1(&n1, s.as_ref().unwrap_or(x))
+            })
+            .collect()
     }
 }

@@ -9,4 +9,4 @@ pub mod lookup;
 pub mod planes;
 
 pub use conv::Kernel;
-pub use generator::CpuGenerator;
+pub use generator::{CpuGenerator, GenInput};
