@@ -122,3 +122,56 @@ fn the_training_state_file_round_trips() {
     assert_eq!(back.adam_d_times, state.adam_d_times);
     assert!(TrainState::from_bytes(b"garbage", "mem").is_err());
 }
+
+#[test]
+fn a_vae_model_fine_tunes_at_another_size() {
+    // Train at 32 px, go on at 64 px: the style head's latent grid is resampled, the rest kept.
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    write_dataset(&data_dir, 3, 64, 4);
+    let s = scan(&data_dir).unwrap();
+    let data = TrainData::new(&s, s.usable(false).unwrap());
+    let small = dir.path().join("small");
+    let stop = AtomicBool::new(false);
+    Trainer::new(
+        tiny_config(32, 1).with_vae(true).with_load_size(Some(32)),
+        &small,
+        data.clone(),
+        Device::flex(),
+    )
+    .unwrap()
+    .run(&stop, |_| {})
+    .unwrap();
+    let base = gaugan::checkpoint::ModelFile::load(&small.join("model.gaugan")).unwrap();
+    let big = dir.path().join("big");
+    let config = tiny_config(64, 1)
+        .with_load_size(Some(64))
+        .with_from(Some(small.join("model.gaugan")));
+    let mut t = Trainer::new(config, &big, data, Device::flex()).unwrap();
+    assert!(
+        t.notes()
+            .iter()
+            .any(|n| n.contains("latent grid was resampled")),
+        "{:?}",
+        t.notes()
+    );
+    let grown = t.model_file();
+    assert_eq!(grown.generator.output_size(), [64, 64]);
+    // Everything but the head is the trained model's.
+    for (k, v) in base.generator_weights.iter() {
+        if !k.starts_with("fc.") && !k.contains("running_") {
+            assert_eq!(grown.generator_weights.get(k).unwrap(), v, "{k}");
+        }
+    }
+    let [oh, ow] = base.generator.latent_size();
+    let [nh, nw] = grown.generator.latent_size();
+    assert_eq!((nh, nw), (2 * oh, 2 * ow));
+    // New cell (2y+1, 2x) copies old cell (y, x), channel 0.
+    let (old_b, new_b) = (
+        &base.generator_weights.get("fc.bias").unwrap().data,
+        &grown.generator_weights.get("fc.bias").unwrap().data,
+    );
+    assert_eq!(new_b[nw], old_b[0]);
+    t.run(&stop, |_| {}).unwrap();
+    assert!(big.join("model.gaugan").is_file());
+}

@@ -479,6 +479,14 @@ impl GauganApp {
                 if ui.button("Open label map…").clicked() {
                     self.shell.open_dialog(FileKind::OpenLabels, &ctx, None);
                 }
+                ui.menu_button("Sample label maps", |ui| {
+                    for (i, name) in sample::SAMPLES.iter().enumerate() {
+                        if ui.button(*name).clicked() {
+                            self.paint.open_sample(i);
+                            self.shell.info(format!("opened the sample \"{name}\""));
+                        }
+                    }
+                });
                 if ui.button("Save label map…").clicked() {
                     self.shell
                         .open_dialog(FileKind::SaveLabels, &ctx, Some("labels.png"));

@@ -49,6 +49,13 @@ impl PaintTab {
         }
     }
 
+    /// Replaces the painting by sample `index` of [`sample::SAMPLES`] (one undoable step).
+    pub fn open_sample(&mut self, index: usize) {
+        let [h, w] = self.engine.output_size();
+        let labels = sample::sample(&self.palette, w, h, index);
+        let _ = self.set_labels(labels);
+    }
+
     /// Switches to another model; keeps the painting when it fits the new model (same size,
     /// classes in range), else starts from the sample.
     pub fn set_engine(&mut self, engine: Engine) {

@@ -35,7 +35,7 @@ use crate::checkpoint::convert::{
     Loader, Saver, encoder_state_dict, generator_state_dict, walk_encoder, walk_generator,
 };
 use crate::checkpoint::pth::read_pth;
-use crate::checkpoint::{ModelFile, Provenance, StateDict, WeightsError};
+use crate::checkpoint::{ModelFile, Provenance, StateDict, StateTensor, WeightsError};
 use crate::infer::image::tensor_to_rgb;
 use crate::labels::Palette;
 use crate::model::discriminator::{
@@ -300,6 +300,36 @@ fn fresh_discriminator(
     d
 }
 
+/// Resamples the VAE head (`fc`, a Linear whose outputs are a `[top, sh, sw]` grid) from the
+/// latent grid `from` to `to`, nearest with PyTorch's convention: new cell `(y, x)` takes the
+/// weights of old cell `(y * sh0 / sh1, x * sw0 / sw1)`.
+fn resize_style_head(sd: &mut StateDict, top: usize, from: [usize; 2], to: [usize; 2]) {
+    let ([h0, w0], [h1, w1]) = (from, to);
+    let Some(w) = sd.get("fc.weight").cloned() else {
+        return;
+    };
+    let Some(b) = sd.get("fc.bias").cloned() else {
+        return;
+    };
+    let z = w.shape.get(1).copied().unwrap_or(0);
+    if w.shape != [top * h0 * w0, z] || b.shape != [top * h0 * w0] {
+        return; // not the layout of a style head: the merge reports the mismatch
+    }
+    let mut nw = Vec::with_capacity(top * h1 * w1 * z);
+    let mut nb = Vec::with_capacity(top * h1 * w1);
+    for c in 0..top {
+        for y in 0..h1 {
+            for x in 0..w1 {
+                let src = (c * h0 + y * h0 / h1) * w0 + x * w0 / w1;
+                nw.extend_from_slice(&w.data[src * z..(src + 1) * z]);
+                nb.push(b.data[src]);
+            }
+        }
+    }
+    sd.insert("fc.weight", StateTensor::new(vec![top * h1 * w1, z], nw));
+    sd.insert("fc.bias", StateTensor::new(vec![top * h1 * w1], nb));
+}
+
 /// Whether a generator key reads the label map (re-initialised when the class count changes).
 fn reads_labels(key: &str, conv_head: bool) -> bool {
     key.contains(".mlp_shared.") || (conv_head && key.starts_with("fc."))
@@ -380,16 +410,8 @@ impl Trainer {
                 (gcfg, ecfg, ge)
             }
             Some(from) => {
-                let model = ModelFile::load(&from)?;
-                let old = &model.generator;
-                if old.z_dim.is_some() && old.crop_size != config.size {
-                    return Err(TrainError::Config(format!(
-                        "{}: a VAE model trained at {} px can only be fine-tuned at that size (not {})",
-                        from.display(),
-                        old.crop_size,
-                        config.size
-                    )));
-                }
+                let mut model = ModelFile::load(&from)?;
+                let old = model.generator.clone();
                 let gcfg = GeneratorConfig::new(labels)
                     .with_ngf(old.ngf)
                     .with_spade_hidden(old.spade_hidden)
@@ -403,6 +425,23 @@ impl Trainer {
                 config.vae = old.z_dim.is_some();
                 if let Some(z) = old.z_dim {
                     config.z_dim = z;
+                }
+                if old.z_dim.is_some() && old.latent_size() != gcfg.latent_size() {
+                    // Another training size: the VAE head's latent grid grows (or shrinks) by
+                    // nearest resampling, so the model starts out painting what it painted,
+                    // at the new size.
+                    resize_style_head(
+                        &mut model.generator_weights,
+                        16 * old.ngf,
+                        old.latent_size(),
+                        gcfg.latent_size(),
+                    );
+                    notes.push(format!(
+                        "the model was trained at {} px: its style head's latent grid was resampled from {:?} to {:?}",
+                        old.crop_size,
+                        old.latent_size(),
+                        gcfg.latent_size()
+                    ));
                 }
                 let fresh = generator_state_dict(&fresh_generator(&gcfg, config.seed, &device));
                 let (sd, reinit) = merge_pretrained(
