@@ -32,18 +32,14 @@ pub enum Act {
 }
 
 impl Act {
+    /// Applies the activation to a tile row (a fixed-size loop the compiler vectorises).
     #[inline(always)]
-    fn apply(self, v: f32) -> f32 {
+    fn apply_all<const XB: usize>(self, v: &mut [f32; XB]) {
         match self {
-            Act::None => v,
-            Act::LeakyRelu => {
-                if v >= 0.0 {
-                    v
-                } else {
-                    v * 0.2
-                }
-            }
-            Act::Tanh => v.tanh(),
+            Act::None => {}
+            // max(v, 0.2 v) is v for v >= 0 and 0.2 v below: branch-free leaky ReLU.
+            Act::LeakyRelu => v.iter_mut().for_each(|x| *x = x.max(*x * 0.2)),
+            Act::Tanh => v.iter_mut().for_each(|x| *x = x.tanh()),
         }
     }
 }
@@ -473,22 +469,26 @@ impl Out {
         }
     }
 
-    /// Writes `f(i)` at columns `x0 + i` of row `y` of channel `c`, for the columns inside the
-    /// image.
+    /// Stores `v` at columns `x0..` of row `y` of channel `c`, the columns inside the image.
     #[inline(always)]
-    fn write_row<const XB: usize>(&self, c: usize, y: usize, x0: usize, f: impl Fn(usize) -> f32) {
-        if c >= self.c {
-            return;
-        }
-        debug_assert!(y < self.h);
+    fn store<const XB: usize>(&self, c: usize, y: usize, x0: usize, v: &[f32; XB]) {
+        debug_assert!(c < self.c && y < self.h);
         let n = XB.min(self.w - x0);
         let start = c * self.plane + (y + self.pad) * self.row + x0 + self.pad;
         assert!(start + n <= self.len);
-        for i in 0..n {
-            // SAFETY: in bounds (checked above); tiles write disjoint pixels.
-            unsafe { *self.ptr.add(start + i) = f(i) };
-        }
+        // SAFETY: in bounds (checked above); tiles write disjoint pixels.
+        unsafe { std::ptr::copy_nonoverlapping(v.as_ptr(), self.ptr.add(start), n) };
     }
+}
+
+/// Columns `x0..x0 + XB` of row `y` of channel `c` of `p` (zeros past the image's width).
+#[inline(always)]
+fn load<const XB: usize>(p: &Planes, c: usize, y: usize, x0: usize) -> [f32; XB] {
+    let mut v = [0f32; XB];
+    let n = XB.min(p.w - x0);
+    let i = p.at(c, y, x0);
+    v[..n].copy_from_slice(&p.data[i..i + n]);
+    v
 }
 
 /// `out = act(conv + bias)` (packed channel order = output channel order).
@@ -516,8 +516,10 @@ impl Epilogue for Store<'_> {
                 break;
             }
             let b = self.bias[c];
-            self.out
-                .write_row::<XB>(c, y, x0, |i| self.act.apply(a[i] + b));
+            let mut v = *a;
+            v.iter_mut().for_each(|x| *x += b);
+            self.act.apply_all(&mut v);
+            self.out.store(c, y, x0, &v);
         }
     }
 }
@@ -547,9 +549,12 @@ impl Epilogue for AddStore<'_> {
                 break;
             }
             let b = self.bias[c];
-            let base = self.residual.at(c, y, x0);
-            let r = &self.residual.data[base..];
-            self.out.write_row::<XB>(c, y, x0, |i| a[i] + b + r[i]);
+            let r = load::<XB>(self.residual, c, y, x0);
+            let mut v = *a;
+            for (vi, ri) in v.iter_mut().zip(&r) {
+                *vi += b + ri;
+            }
+            self.out.store(c, y, x0, &v);
         }
     }
 }
@@ -595,12 +600,12 @@ impl Epilogue for Modulate<'_> {
                 self.bias[block * CO_BLOCK + HALF + j],
             );
             let (s, t) = (self.scale[c], self.shift[c]);
-            let base = self.x.at(c, y, x0);
-            let xr = &self.x.data[base..];
-            self.out.write_row::<XB>(c, y, x0, |i| {
-                let n = xr[i] * s + t;
-                self.act.apply(n * (g[i] + gb) + (b[i] + bb))
-            });
+            let mut v = load::<XB>(self.x, c, y, x0);
+            for i in 0..XB {
+                v[i] = (v[i] * s + t) * (g[i] + gb) + (b[i] + bb);
+            }
+            self.act.apply_all(&mut v);
+            self.out.store(c, y, x0, &v);
         }
     }
 }

@@ -6,6 +6,7 @@
 
 use rayon::prelude::*;
 
+use super::conv::Kernel;
 use super::planes::{Planes, SyncPtr};
 
 /// A one-hot convolution as a lookup table.
@@ -76,6 +77,50 @@ impl IdGrid {
 }
 
 impl OneHotConv {
+    /// Row `y` of the result, pixel-major (`acc[x * cout + c]`): each tap adds one contiguous
+    /// table row per pixel.
+    #[inline(always)]
+    fn row(&self, grid: &IdGrid, y: usize, acc: &mut [f32]) {
+        let (h, w, cout) = (grid.h, grid.w, self.cout);
+        let pw = w + 2;
+        for x in 0..w {
+            let a = &mut acc[x * cout..(x + 1) * cout];
+            a.copy_from_slice(&self.bias);
+            for dy in 0..3 {
+                for dx in 0..3 {
+                    let t = dy * 3 + dx;
+                    let p = (y + dy) * pw + x + dx;
+                    let id = grid.ids[p] as usize;
+                    let r = (t * (self.classes + 1) + id) * cout;
+                    for (ai, &wi) in a.iter_mut().zip(&self.table[r..r + cout]) {
+                        *ai += wi;
+                    }
+                    for e in 0..self.extra {
+                        let v = grid.extra[e * (h + 2) * pw + p];
+                        if v != 0.0 {
+                            let r = (t * self.extra + e) * cout;
+                            for (ai, &wi) in a.iter_mut().zip(&self.extra_w[r..r + cout]) {
+                                *ai += v * wi;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn row_avx512(&self, grid: &IdGrid, y: usize, acc: &mut [f32]) {
+        self.row(grid, y, acc)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn row_avx2(&self, grid: &IdGrid, y: usize, acc: &mut [f32]) {
+        self.row(grid, y, acc)
+    }
+
     /// From PyTorch-layout weights `[cout, classes + extra, 3, 3]` and a bias; `relu` applies a
     /// ReLU to the result (SPADE's `mlp_shared`).
     pub fn new(
@@ -123,41 +168,25 @@ impl OneHotConv {
         };
         let ptr = SyncPtr(out.data.as_mut_ptr());
         let (plane, row, pad) = (out.plane, out.row, out.pad);
-        let cout = self.cout;
-        let pw = w + 2;
+        let kernel = Kernel::detect();
         (0..h).into_par_iter().for_each_init(
-            || vec![0f32; w * cout],
+            || vec![0f32; w * self.cout],
             |acc, y| {
-                // Pixel-major accumulation: each tap adds one contiguous table row per pixel.
-                for x in 0..w {
-                    let a = &mut acc[x * cout..(x + 1) * cout];
-                    a.copy_from_slice(&self.bias);
-                    for dy in 0..3 {
-                        for dx in 0..3 {
-                            let t = dy * 3 + dx;
-                            let p = (y + dy) * pw + x + dx;
-                            let id = grid.ids[p] as usize;
-                            let r = (t * (self.classes + 1) + id) * cout;
-                            for (ai, &wi) in a.iter_mut().zip(&self.table[r..r + cout]) {
-                                *ai += wi;
-                            }
-                            for e in 0..self.extra {
-                                let v = grid.extra[e * (h + 2) * pw + p];
-                                if v != 0.0 {
-                                    let r = (t * self.extra + e) * cout;
-                                    for (ai, &wi) in a.iter_mut().zip(&self.extra_w[r..r + cout]) {
-                                        *ai += v * wi;
-                                    }
-                                }
-                            }
-                        }
+                // SAFETY: `kernel` was detected on this CPU.
+                unsafe {
+                    match kernel {
+                        #[cfg(target_arch = "x86_64")]
+                        Kernel::Avx512 => self.row_avx512(grid, y, acc),
+                        #[cfg(target_arch = "x86_64")]
+                        Kernel::Avx2 => self.row_avx2(grid, y, acc),
+                        _ => self.row(grid, y, acc),
                     }
                 }
                 // Channel-major store.
-                for c in 0..cout {
+                for c in 0..self.cout {
                     let start = c * plane + (y + pad) * row + pad;
                     for x in 0..w {
-                        let mut v = acc[x * cout + c];
+                        let mut v = acc[x * self.cout + c];
                         if self.relu {
                             v = v.max(0.0);
                         }
