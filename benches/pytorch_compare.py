@@ -155,7 +155,7 @@ def main():
     if not m:
         sys.exit("gaugan bench printed no median_ms= line")
     ours = float(m.group(1))
-    dense = re.search(r"naive \(dense one-hot\)\s*: median\s+([0-9.]+)", out)
+    dense = re.search(r"naive \(Burn, dense one-hot\): median\s+([0-9.]+)", out)
     print(f"\nPyTorch {torch_ms:.1f} ms, gaugan optimised {ours:.1f} ms: gaugan takes {ours / torch_ms:.2f}x "
           f"PyTorch's time (target <= 0.50)")
     if dense:

@@ -175,3 +175,52 @@ fn a_vae_model_fine_tunes_at_another_size() {
     t.run(&stop, |_| {}).unwrap();
     assert!(big.join("model.gaugan").is_file());
 }
+
+#[test]
+fn fine_tuning_from_a_checkpoint_folder_keeps_its_discriminator() {
+    // A checkpoint folder (model + training state) given to --from brings its discriminator,
+    // which being fully convolutional still fits at another size.
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    write_dataset(&data_dir, 3, 64, 4);
+    let s = scan(&data_dir).unwrap();
+    let data = TrainData::new(&s, s.usable(false).unwrap());
+    let small = dir.path().join("small");
+    let stop = AtomicBool::new(false);
+    Trainer::new(
+        tiny_config(32, 1).with_vae(true).with_load_size(Some(32)),
+        &small,
+        data.clone(),
+        Device::flex(),
+    )
+    .unwrap()
+    .run(&stop, |_| {})
+    .unwrap();
+    let (step, _, state) = checkpoint::latest(&small).unwrap();
+    let folder = checkpoint::step_dir(&small, step);
+    let config = tiny_config(64, 1)
+        .with_load_size(Some(64))
+        .with_from(Some(folder));
+    let t = Trainer::new(
+        config.clone(),
+        &dir.path().join("big"),
+        data.clone(),
+        Device::flex(),
+    )
+    .unwrap();
+    assert!(
+        t.notes()
+            .iter()
+            .any(|n| n.contains("took the checkpoint's discriminator")),
+        "{:?}",
+        t.notes()
+    );
+    assert_eq!(
+        max_diff(&t.train_state().discriminator, &state.discriminator, "D"),
+        0.0
+    );
+    // A model file alone starts a fresh discriminator.
+    let from_model = config.with_from(Some(small.join("model.gaugan")));
+    let t = Trainer::new(from_model, &dir.path().join("big2"), data, Device::flex()).unwrap();
+    assert!(max_diff(&t.train_state().discriminator, &state.discriminator, "D") > 0.0);
+}

@@ -25,7 +25,8 @@ pub struct TrainArgs {
     #[arg(long)]
     pub out: PathBuf,
     /// Fine-tune this gaugan model instead of starting from scratch (layers that read the label
-    /// map are re-initialised when the class count differs).
+    /// map are re-initialised when the class count differs). A checkpoint folder
+    /// (RUN/checkpoints/step_N) also brings its discriminator.
     #[arg(long, conflicts_with = "resume")]
     pub from: Option<PathBuf>,
     /// Continue the newest checkpoint in --out (same optimiser state, step and data order).

@@ -389,6 +389,7 @@ impl Trainer {
             .with_dontcare(data.palette.dontcare.is_some())
             .with_instance(data.instance);
         let mut provenance_source = "trained from scratch by gaugan train".to_owned();
+        let mut from_discriminator: Option<StateDict> = None;
         let (gcfg, ecfg, ge) = match config.from.clone() {
             None => {
                 let gcfg = GeneratorConfig::new(labels)
@@ -410,7 +411,15 @@ impl Trainer {
                 (gcfg, ecfg, ge)
             }
             Some(from) => {
-                let mut model = ModelFile::load(&from)?;
+                // A checkpoint folder brings its discriminator along (see below).
+                let (model_path, state) = if from.join(checkpoint::STATE_FILE).is_file() {
+                    let state = TrainState::load(&from.join(checkpoint::STATE_FILE))?;
+                    (from.join(checkpoint::MODEL_FILE), Some(state))
+                } else {
+                    (from.clone(), None)
+                };
+                from_discriminator = state.map(|s| s.discriminator);
+                let mut model = ModelFile::load(&model_path)?;
                 let old = model.generator.clone();
                 let gcfg = GeneratorConfig::new(labels)
                     .with_ngf(old.ngf)
@@ -494,7 +503,23 @@ impl Trainer {
             .with_n_layers(config.n_layers_d)
             .with_num_d(config.num_d);
         dcfg.validate().map_err(TrainError::Config)?;
-        let d = fresh_discriminator(&dcfg, config.seed, &device);
+        // The discriminator is fully convolutional: one trained at another size still judges
+        // this one, so fine-tuning from a checkpoint keeps it when its shapes fit.
+        let d = match from_discriminator {
+            Some(sd) => match load_d(&dcfg, sd, &device) {
+                Ok(d) => {
+                    notes.push("took the checkpoint's discriminator".into());
+                    d
+                }
+                Err(e) => {
+                    notes.push(format!(
+                        "the checkpoint's discriminator does not fit this run ({e}): training a fresh one"
+                    ));
+                    fresh_discriminator(&dcfg, config.seed, &device)
+                }
+            },
+            None => fresh_discriminator(&dcfg, config.seed, &device),
+        };
         let mut t = Self::assemble(
             config, run_dir, device, gcfg, ecfg, dcfg, ge, d, data, notes,
         )?;
