@@ -1,6 +1,7 @@
-//! The `gaugan` command line, run as a user would: import, infer, info.
+//! The `gaugan` command line, run as a user would: import, infer, info, eval.
 
 mod common;
+mod train_support;
 
 use std::path::Path;
 use std::process::Command;
@@ -210,4 +211,63 @@ fn out_of_range_label_is_an_error_naming_value_and_count() {
         "{err}"
     );
     assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn eval_prints_model_and_untrained_figures_and_writes_the_grid() {
+    use gaugan::train::trainer::{TrainData, Trainer};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    train_support::write_dataset(&data, 6, 32, 11);
+    let scanned = gaugan::train::scan(&data).unwrap();
+    let pairs = scanned.usable(false).unwrap();
+    let run = dir.path().join("run");
+    let config = train_support::tiny_config(32, 2).with_vae(true);
+    Trainer::new(
+        config,
+        &run,
+        TrainData::new(&scanned, pairs),
+        burn::tensor::Device::flex(),
+    )
+    .unwrap()
+    .run(&std::sync::atomic::AtomicBool::new(false), |_| {})
+    .unwrap();
+    let grid = dir.path().join("grid.png");
+    let out = gaugan(&[
+        "eval",
+        "--model",
+        s(&run.join("model.gaugan")),
+        "--data",
+        s(&data),
+        "--val-every",
+        "2",
+        "--styles",
+        "3",
+        "--backend",
+        "cpu",
+        "--grid",
+        s(&grid),
+        "--grid-rows",
+        "2",
+    ]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("eval on 3 pairs"), "{text}");
+    for row in ["model ", "untrained "] {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(row))
+            .unwrap_or_else(|| panic!("no `{row}` row in\n{text}"));
+        let nums: Vec<f64> = line
+            .split_whitespace()
+            .skip(1)
+            .map(|v| v.parse().unwrap())
+            .collect();
+        assert_eq!(nums.len(), 3, "{line}");
+        assert!(nums.iter().all(|v| v.is_finite() && *v >= 0.0), "{line}");
+        assert!(nums[0] > 0.0 && nums[0] < 1.0, "L1 on a 0..1 scale: {line}");
+    }
+    assert!(text.contains("per-class mean colour error"), "{text}");
+    let img = image::open(&grid).unwrap();
+    assert_eq!((img.width(), img.height()), (5 * 32, 2 * 32));
 }

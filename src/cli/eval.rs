@@ -52,6 +52,14 @@ pub struct EvalArgs {
     /// Where inference runs.
     #[arg(long, default_value = "auto")]
     pub backend: BackendChoice,
+    /// Also write a grid of the first validation pairs to this PNG, one row each:
+    /// labels | photo (style of its own real photo) | photo (style of the next pair's photo) |
+    /// photo (random style) | real photo.
+    #[arg(long)]
+    pub grid: Option<PathBuf>,
+    /// Rows of the grid.
+    #[arg(long, default_value_t = 6)]
+    pub grid_rows: usize,
     /// Import choices for an official .pth.
     #[command(flatten)]
     pub flags: ImportFlags,
@@ -193,6 +201,16 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
             n
         );
     }
+    if let Some(path) = &a.grid {
+        let synth = Synthesizer::new(&model, be.device.clone()).context("loading the model")?;
+        write_grid(&synth, &samples, &scanned.palette, w, a.grid_rows, path)?;
+        println!();
+        println!(
+            "grid of {} pairs (labels | own style | next pair's style | random style | real): {}",
+            a.grid_rows.min(samples.len()),
+            path.display()
+        );
+    }
     let (m, u) = (&results[0].1, &results[1].1);
     println!();
     println!(
@@ -287,6 +305,57 @@ fn evaluate(
     f.l1 = l1_sum / samples.len() as f64;
     f.diversity = (div_n > 0).then(|| div_sum / div_n as f64);
     Ok(f)
+}
+
+/// One row per pair: labels | own style | next pair's style | random style | real.
+fn write_grid(
+    synth: &Synthesizer,
+    samples: &[(String, Sample)],
+    palette: &crate::labels::Palette,
+    size: usize,
+    rows: usize,
+    path: &std::path::Path,
+) -> anyhow::Result<()> {
+    let rows = rows.min(samples.len());
+    let cols = 5u32;
+    let s = size as u32;
+    let mut grid = image::RgbImage::new(cols * s, rows as u32 * s);
+    for r in 0..rows {
+        let (stem, sample) = &samples[r];
+        let labels =
+            LabelMap::from_vec(size, size, sample.labels.clone()).context("label crop size")?;
+        let mut tiles = Vec::new();
+        let mut label_img = image::RgbImage::new(s, s);
+        for (i, &id) in sample.labels.iter().enumerate() {
+            label_img.put_pixel(i as u32 % s, i as u32 / s, image::Rgb(palette.color(id)));
+        }
+        tiles.push(label_img);
+        let styles = if synth.encoder.is_some() {
+            let other = &samples[(r + 1) % samples.len()].1;
+            vec![
+                Some(synth.encode_tensor(sample.image.clone(), size, size)?.0),
+                Some(synth.encode_tensor(other.image.clone(), size, size)?.0),
+                synth.random_style(7 + r as u64),
+            ]
+        } else {
+            vec![synth.random_style(0); 3]
+        };
+        for st in &styles {
+            let photo = synth
+                .synthesize(&labels, None, st.as_ref())
+                .with_context(|| format!("synthesising {stem}"))?;
+            tiles.push(photo.to_rgb());
+        }
+        tiles.push(crate::infer::image::tensor_to_rgb(
+            &sample.image,
+            size,
+            size,
+        ));
+        for (c, t) in tiles.iter().enumerate() {
+            image::imageops::replace(&mut grid, t, (c as u32 * s) as i64, (r as u32 * s) as i64);
+        }
+    }
+    Ok(crate::util::photo::save_png(&grid, path)?)
 }
 
 fn to_255(v: f32) -> f64 {
