@@ -360,7 +360,7 @@ impl<'a> Machine<'a> {
         let Value::Dict(d) = dict else {
             return Err(self.malformed(format!("SETITEMS on a {}", dict.kind())));
         };
-        if items.len() % 2 != 0 {
+        if !items.len().is_multiple_of(2) {
             return Err(self.malformed("odd number of dict items"));
         }
         let mut d = d.borrow_mut();

@@ -232,10 +232,7 @@ fn materialise(t: &TensorRef, storage: &[u8], name: &str) -> Result<StateTensor,
     let rank = t.shape.len();
     let mut idx = vec![0usize; rank];
     for _ in 0..numel {
-        let mut at = t.offset;
-        for d in 0..rank {
-            at += idx[d] * t.stride[d];
-        }
+        let at = t.offset + idx.iter().zip(&t.stride).map(|(i, s)| i * s).sum::<usize>();
         data.push(read(at));
         for d in (0..rank).rev() {
             idx[d] += 1;

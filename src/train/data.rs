@@ -335,10 +335,11 @@ fn files_by_stem(
             continue;
         }
         let stem = p.file_stem().unwrap().to_string_lossy().into_owned();
-        if map.contains_key(&stem) {
-            duplicates.push(p);
-        } else {
-            map.insert(stem, p);
+        match map.entry(stem) {
+            std::collections::btree_map::Entry::Vacant(e) => {
+                e.insert(p);
+            }
+            std::collections::btree_map::Entry::Occupied(_) => duplicates.push(p),
         }
     }
     Ok((map, duplicates))

@@ -439,7 +439,7 @@ unsafe fn band_generic<const K: usize, E: Epilogue>(
     band::<K, 8, E>(conv, input, block, rows, epilogue)
 }
 
-const _: () = assert!(X_BLOCK % 32 == 0);
+const _: () = assert!(X_BLOCK.is_multiple_of(32));
 
 /// Where an epilogue writes: planes of an output buffer, shared by the threads (each tile owns
 /// its pixels).
