@@ -50,3 +50,37 @@ pub fn placeholder_default() -> ModelFile {
         "untrained placeholder (no trained default model was embedded in this build)",
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shipped model (assets/models/default.gaugan) is embedded, loads, and is what its
+    /// model card says: the trained facade model with an encoder, at least 256 px.
+    #[test]
+    #[cfg(gaugan_default_model)]
+    fn the_embedded_default_is_the_trained_facade_model() {
+        let (m, name) = default_model().unwrap();
+        assert_eq!(name, DEFAULT_MODEL_NAME);
+        assert_eq!(m.palette.len(), 12);
+        assert!(m.generator.output_size().iter().all(|&s| s >= 256));
+        assert!(m.encoder.is_some());
+        assert!(m.provenance.source.contains("gaugan train"));
+        assert!(
+            m.provenance
+                .credit
+                .as_deref()
+                .unwrap_or("")
+                .contains("CMP Facade")
+        );
+    }
+
+    #[test]
+    fn the_placeholder_is_a_valid_facade_shaped_model() {
+        let m = placeholder_default();
+        assert_eq!(m.palette.len(), 12);
+        assert_eq!(m.generator.output_size(), [256, 256]);
+        let bytes = m.to_bytes();
+        ModelFile::from_bytes(&bytes, "placeholder").unwrap();
+    }
+}
