@@ -123,16 +123,14 @@ fn the_training_state_file_round_trips() {
     assert!(TrainState::from_bytes(b"garbage", "mem").is_err());
 }
 
-#[test]
-fn a_vae_model_fine_tunes_at_another_size() {
-    // Train at 32 px, go on at 64 px: the style head's latent grid is resampled, the rest kept.
+/// A one-step 32 px VAE run (in `small/` of the returned folder) on 64 px data, to fine-tune from.
+fn small_vae_run() -> (tempfile::TempDir, TrainData, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("data");
     write_dataset(&data_dir, 3, 64, 4);
     let s = scan(&data_dir).unwrap();
     let data = TrainData::new(&s, s.usable(false).unwrap());
     let small = dir.path().join("small");
-    let stop = AtomicBool::new(false);
     Trainer::new(
         tiny_config(32, 1).with_vae(true).with_load_size(Some(32)),
         &small,
@@ -140,8 +138,15 @@ fn a_vae_model_fine_tunes_at_another_size() {
         Device::flex(),
     )
     .unwrap()
-    .run(&stop, |_| {})
+    .run(&AtomicBool::new(false), |_| {})
     .unwrap();
+    (dir, data, small)
+}
+
+#[test]
+fn a_vae_model_fine_tunes_at_another_size() {
+    // Train at 32 px, go on at 64 px: the style head's latent grid is resampled, the rest kept.
+    let (dir, data, small) = small_vae_run();
     let base = gaugan::checkpoint::ModelFile::load(&small.join("model.gaugan")).unwrap();
     let big = dir.path().join("big");
     let config = tiny_config(64, 1)
@@ -172,7 +177,7 @@ fn a_vae_model_fine_tunes_at_another_size() {
         &grown.generator_weights.get("fc.bias").unwrap().data,
     );
     assert_eq!(new_b[nw], old_b[0]);
-    t.run(&stop, |_| {}).unwrap();
+    t.run(&AtomicBool::new(false), |_| {}).unwrap();
     assert!(big.join("model.gaugan").is_file());
 }
 
@@ -180,22 +185,7 @@ fn a_vae_model_fine_tunes_at_another_size() {
 fn fine_tuning_from_a_checkpoint_folder_keeps_its_discriminator() {
     // A checkpoint folder (model + training state) given to --from brings its discriminator,
     // which being fully convolutional still fits at another size.
-    let dir = tempfile::tempdir().unwrap();
-    let data_dir = dir.path().join("data");
-    write_dataset(&data_dir, 3, 64, 4);
-    let s = scan(&data_dir).unwrap();
-    let data = TrainData::new(&s, s.usable(false).unwrap());
-    let small = dir.path().join("small");
-    let stop = AtomicBool::new(false);
-    Trainer::new(
-        tiny_config(32, 1).with_vae(true).with_load_size(Some(32)),
-        &small,
-        data.clone(),
-        Device::flex(),
-    )
-    .unwrap()
-    .run(&stop, |_| {})
-    .unwrap();
+    let (dir, data, small) = small_vae_run();
     let (step, _, state) = checkpoint::latest(&small).unwrap();
     let folder = checkpoint::step_dir(&small, step);
     let config = tiny_config(64, 1)

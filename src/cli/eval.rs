@@ -163,6 +163,9 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
         let synth = Synthesizer::new(m, be.device.clone()).context("loading the model")?;
         let f = evaluate(&synth, &samples, w, classes, a.styles, a.diversity_images)?;
         eprintln!("{label}: evaluated in {:.1} s", t.elapsed().as_secs_f64());
+        if let (Some(path), "model") = (&a.grid, label) {
+            write_grid(&synth, &samples, &scanned.palette, w, a.grid_rows, path)?;
+        }
         results.push((label, f));
     }
     println!();
@@ -202,8 +205,6 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
         );
     }
     if let Some(path) = &a.grid {
-        let synth = Synthesizer::new(&model, be.device.clone()).context("loading the model")?;
-        write_grid(&synth, &samples, &scanned.palette, w, a.grid_rows, path)?;
         println!();
         println!(
             "grid of {} pairs (labels | own style | next pair's style | random style | real): {}",
@@ -324,12 +325,7 @@ fn write_grid(
         let (stem, sample) = &samples[r];
         let labels =
             LabelMap::from_vec(size, size, sample.labels.clone()).context("label crop size")?;
-        let mut tiles = Vec::new();
-        let mut label_img = image::RgbImage::new(s, s);
-        for (i, &id) in sample.labels.iter().enumerate() {
-            label_img.put_pixel(i as u32 % s, i as u32 / s, image::Rgb(palette.color(id)));
-        }
-        tiles.push(label_img);
+        let mut tiles = vec![palette.colour_image(&sample.labels, size, size)];
         let styles = if synth.encoder.is_some() {
             let other = &samples[(r + 1) % samples.len()].1;
             vec![

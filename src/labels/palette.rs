@@ -129,6 +129,13 @@ impl Palette {
             .map(|c| c.color)
             .unwrap_or([255, 0, 255])
     }
+
+    /// Row-major class ids of a `width` x `height` map, shown in the palette's colours.
+    pub fn colour_image(&self, ids: &[u16], width: usize, height: usize) -> image::RgbImage {
+        image::RgbImage::from_fn(width as u32, height as u32, |x, y| {
+            image::Rgb(self.color(ids[y as usize * width + x as usize]))
+        })
+    }
 }
 
 /// A deterministic, well-spread colour for class `i` (golden-angle hue walk).

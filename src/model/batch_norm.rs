@@ -105,18 +105,11 @@ mod tests {
             let shift = Tensor::<1>::from_floats([3.0, -1.0], &device).reshape([1, 2, 1, 1]);
             let _ = bn.forward(x.mul(scale).add(shift));
         }
-        let mean = bn
-            .running_mean
-            .value()
-            .into_data()
-            .try_to_vec::<f32>()
-            .unwrap();
-        let var = bn
-            .running_var
-            .value()
-            .into_data()
-            .try_to_vec::<f32>()
-            .unwrap();
+        let floats = |t: Tensor<1>| t.into_data().try_to_vec::<f32>().unwrap();
+        let (mean, var) = (
+            floats(bn.running_mean.value()),
+            floats(bn.running_var.value()),
+        );
         assert!(
             (mean[0] - 3.0).abs() < 0.15 && (mean[1] + 1.0).abs() < 0.05,
             "{mean:?}"

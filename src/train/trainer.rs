@@ -1017,10 +1017,9 @@ impl Trainer {
         let hw3 = 3 * s * s;
         for r in 0..rows {
             let y0 = (r * s) as u32;
-            for (i, &id) in batch.labels[r * s * s..(r + 1) * s * s].iter().enumerate() {
-                let c = self.data.palette.color(id);
-                grid.put_pixel((i % s) as u32, y0 + (i / s) as u32, image::Rgb(c));
-            }
+            let labels =
+                (self.data.palette).colour_image(&batch.labels[r * s * s..(r + 1) * s * s], s, s);
+            image::imageops::replace(&mut grid, &labels, 0, y0 as i64);
             let gen_img = tensor_to_rgb(&fake[r * hw3..(r + 1) * hw3], s, s);
             let real_img = tensor_to_rgb(&batch.images[r * hw3..(r + 1) * hw3], s, s);
             image::imageops::replace(&mut grid, &gen_img, s as i64, y0 as i64);
