@@ -10,6 +10,8 @@ pub mod checkpoint;
 pub mod cli;
 #[doc(hidden)]
 pub mod fuzzing;
+#[cfg(feature = "gpu")]
+pub mod gpu;
 pub mod infer;
 pub mod labels;
 pub mod model;

@@ -1,6 +1,7 @@
 //! Parity with the official NVlabs/SPADE code: the shared `ade20k-small` fixture and our own
 //! reference fixtures (VAE + encoder, instance edges, 2:1 aspect, more/most upsampling, other
-//! label counts), on the CPU backend; the tiny fixture also on wgpu.
+//! label counts), on the CPU backend; the tiny and the VAE + edges fixtures also on wgpu, through
+//! the WGSL lookup kernel.
 
 mod common;
 
@@ -217,10 +218,55 @@ fn tiny_matches_official_on_wgpu() {
     let dir = ref_fixture("tiny");
     let be = gaugan::infer::backend::select(gaugan::infer::BackendChoice::Wgpu).unwrap();
     eprintln!("wgpu adapter: {}", be.description);
-    let synth = Synthesizer::new(&tiny_model(), be.device).unwrap();
+    let mut synth = Synthesizer::new(&tiny_model(), be.device).unwrap();
     let labels = read_label_png(&dir.join("label.png"), 5, None).unwrap();
-    let photo = synth.synthesize(&labels, None, None).unwrap();
-    assert_parity("tiny (wgpu)", &photo.data, &npy(dir.join("expected.npy")));
+    let expected = npy(dir.join("expected.npy"));
+    // The WGSL lookup kernel (the default), Burn's gather, and the dense one-hot path.
+    for (path, kernel) in [
+        (SynthPath::Lookup, true),
+        (SynthPath::Lookup, false),
+        (SynthPath::Dense, true),
+    ] {
+        synth.path = path;
+        synth.lookup_kernel = kernel;
+        let photo = synth.synthesize(&labels, None, None).unwrap();
+        assert_parity(
+            &format!("tiny (wgpu, {path:?}, kernel {kernel})"),
+            &photo.data,
+            &expected,
+        );
+    }
+}
+
+#[test]
+fn vae_with_instance_edges_matches_official_on_wgpu() {
+    // The lookup kernel beside a dense edge channel, at 2:1, with a style vector.
+    if !wgpu_available() {
+        return;
+    }
+    let dir = ref_fixture("vae-inst-2to1");
+    let opts = ImportOptions {
+        dataset: Some(Dataset::Custom),
+        label_nc: Some(12),
+        instance: Some(true),
+        aspect_ratio: Some(2.0),
+        ..Default::default()
+    };
+    let model = import_official(&dir.join("netG.pth"), Some(&dir.join("netE.pth")), &opts).unwrap();
+    let be = gaugan::infer::backend::select(gaugan::infer::BackendChoice::Wgpu).unwrap();
+    let synth = Synthesizer::new(&model, be.device).unwrap();
+    assert_eq!((synth.path, synth.lookup_kernel), (SynthPath::Lookup, true));
+    let labels = read_label_png(&dir.join("label.png"), 12, None).unwrap();
+    let inst = read_instance_png(&dir.join("instance.png")).unwrap();
+    let z = Style {
+        z: npy(dir.join("mu.npy")),
+    };
+    let photo = synth.synthesize(&labels, Some(&inst), Some(&z)).unwrap();
+    assert_parity(
+        "vae G(z=mu) (wgpu)",
+        &photo.data,
+        &npy(dir.join("expected.npy")),
+    );
 }
 
 #[test]

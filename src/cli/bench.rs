@@ -181,6 +181,16 @@ fn bench_model(
             synth.path = SynthPath::Lookup;
             let lookup = time_forward(&synth, labels, runs)?;
             println!("  {}: {lookup}", path_name(SynthPath::Lookup));
+        } else if cfg!(feature = "gpu") {
+            // The same lookup in Burn's ops (gather + add): what the WGSL kernel replaces.
+            synth.lookup_kernel = false;
+            let gather = time_forward(&synth, labels, runs)?;
+            synth.lookup_kernel = true;
+            println!("  Burn, lookup SPADE as gather + add: {gather}");
+            println!(
+                "  WGSL lookup kernel speed-up: {:.2}x (gather median / kernel median)",
+                gather.median / fast.median
+            );
         }
         synth.path = SynthPath::Dense;
         let dense = time_forward(&synth, labels, runs)?;
@@ -199,6 +209,9 @@ fn bench_model(
 fn path_name(path: SynthPath) -> String {
     match path {
         SynthPath::Kernels => format!("folded generator, CPU kernels {}", Kernel::detect().name()),
+        SynthPath::Lookup if cfg!(feature = "gpu") => {
+            "Burn, lookup SPADE (WGSL kernel on wgpu, gather on the CPU)".into()
+        }
         SynthPath::Lookup => "Burn, lookup SPADE".into(),
         SynthPath::Dense => "Burn, dense one-hot".into(),
     }

@@ -110,6 +110,41 @@ pub fn adapters() -> Vec<AdapterSummary> {
         .collect()
 }
 
+/// What to ask of an adapter when creating a device Burn will share: all its features and
+/// limits (Burn's runtime needs TIMESTAMP_QUERY and large storage buffers). The app gives this to
+/// eframe, so that the window's device can also run the model.
+#[cfg(feature = "gpu")]
+pub fn device_descriptor(adapter: &wgpu::Adapter) -> wgpu::DeviceDescriptor<'static> {
+    wgpu::DeviceDescriptor {
+        label: Some("gaugan"),
+        required_features: adapter.features(),
+        required_limits: adapter.limits(),
+        ..Default::default()
+    }
+}
+
+/// Registers an existing wgpu device (the app's window's) with Burn: the model then runs on the
+/// device that draws the photo, and the photo never leaves it ([`crate::gpu::photo`]).
+#[cfg(feature = "gpu")]
+pub fn shared(setup: burn::tensor::wgpu::WgpuSetup) -> Result<Backend, String> {
+    let info = setup.adapter.get_info();
+    let is_gpu = matches!(
+        info.device_type,
+        wgpu::DeviceType::DiscreteGpu
+            | wgpu::DeviceType::IntegratedGpu
+            | wgpu::DeviceType::VirtualGpu
+    );
+    let device = Device::wgpu_options()
+        .setup(setup)
+        .init()
+        .map_err(|e| format!("the window's wgpu device cannot run the model: {e}"))?;
+    Ok(Backend {
+        device,
+        description: format!("{:?}: {} (shared with the window)", info.backend, info.name),
+        is_gpu,
+    })
+}
+
 /// The CPU backend.
 pub fn cpu() -> Backend {
     let threads = std::thread::available_parallelism()

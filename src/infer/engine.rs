@@ -95,6 +95,9 @@ pub struct Synthesizer {
     pub palette: Palette,
     /// How the generator runs; [`Synthesizer::new`] picks the fastest path for the device.
     pub path: SynthPath,
+    /// On the lookup path on wgpu: the lookup as the WGSL kernel (`true`, the default) or as
+    /// Burn's gather and adds (the baseline the kernel is checked and measured against).
+    pub lookup_kernel: bool,
     /// The CPU path's generator (present on the CPU backend).
     cpu: Option<CpuGenerator>,
 }
@@ -127,6 +130,7 @@ impl Synthesizer {
             } else {
                 SynthPath::Lookup
             },
+            lookup_kernel: true,
             cpu,
         })
     }
@@ -197,10 +201,11 @@ impl Synthesizer {
     ) -> Result<SegMaps, EngineError> {
         let (sem, ids) = self.prepare(labels, instance)?;
         let seg = SegMaps::new(sem);
-        Ok(if self.path != SynthPath::Dense {
-            seg.with_ids(ids, self.config.labels.classes())
-        } else {
-            seg
+        let classes = self.config.labels.classes();
+        Ok(match (self.path, self.lookup_kernel) {
+            (SynthPath::Dense, _) => seg,
+            (_, true) => seg.with_ids(ids, classes),
+            (_, false) => seg.with_ids_gather(ids, classes),
         })
     }
 

@@ -49,6 +49,7 @@ struct IdMaps {
     classes: usize,
     dims: [usize; 3], // [B, H, W]
     ids: Vec<u16>,
+    kernel: bool,
     padded: RefCell<Vec<([usize; 3], Tensor<3, Int>)>>,
 }
 
@@ -65,7 +66,17 @@ impl SegMaps {
     /// Adds the class ids `[B, H, W]` of `full` (the first `classes` channels of `full` must be
     /// their one-hot encoding; a further channel, the instance edges, stays dense). The SPADE
     /// layers then use the lookup path.
-    pub fn with_ids(mut self, ids: Vec<u16>, classes: usize) -> Self {
+    pub fn with_ids(self, ids: Vec<u16>, classes: usize) -> Self {
+        self.ids_with(ids, classes, true)
+    }
+
+    /// [`SegMaps::with_ids`], but the lookup stays in Burn's ops (gather and add) on every
+    /// backend: the baseline the WGSL kernel is measured and checked against.
+    pub fn with_ids_gather(self, ids: Vec<u16>, classes: usize) -> Self {
+        self.ids_with(ids, classes, false)
+    }
+
+    fn ids_with(mut self, ids: Vec<u16>, classes: usize, kernel: bool) -> Self {
         let [b, _, h, w] = self.full.dims();
         assert_eq!(
             ids.len(),
@@ -76,9 +87,16 @@ impl SegMaps {
             classes,
             dims: [b, h, w],
             ids,
+            kernel,
             padded: RefCell::new(Vec::new()),
         });
         self
+    }
+
+    /// Whether the lookup may use the WGSL kernel.
+    #[cfg(feature = "gpu")]
+    fn use_kernel(&self) -> bool {
+        self.ids.as_ref().is_some_and(|m| m.kernel)
     }
 
     /// Whether the SPADE layers use the lookup path.
@@ -215,11 +233,10 @@ impl Spade {
     /// The modulation `(gamma, beta)` for an activation of shape `dims`.
     pub fn gamma_beta(&self, dims: [usize; 4], seg: &SegMaps) -> (Tensor<4>, Tensor<4>) {
         let size = [dims[2], dims[3]];
-        let shared = match lookup_conv(&self.mlp_shared, seg, size) {
+        let actv = match lookup_conv_act(&self.mlp_shared, seg, size, true) {
             Some(t) => t,
-            None => self.mlp_shared.forward(seg.at(size)), // [B, hidden, H, W]
-        };
-        let actv = relu(shared); // [B, hidden, H, W]
+            None => relu(self.mlp_shared.forward(seg.at(size))),
+        }; // [B, hidden, H, W]
         (
             self.mlp_gamma.forward(actv.clone()),
             self.mlp_beta.forward(actv),
@@ -234,9 +251,23 @@ impl Spade {
 /// added. Same result as the dense convolution up to float summation order, about `classes`
 /// times fewer operations; differentiable (a gather), so training gets it too.
 /// `None` when `seg` carries no ids.
+///
+/// On wgpu (outside training) the gather and sum run as one WGSL kernel
+/// (`shaders/spade_lookup.wgsl`, see [`crate::gpu::lookup`]) unless the ids were given with
+/// [`SegMaps::with_ids_gather`].
 pub fn lookup_conv(conv: &Conv2d, seg: &SegMaps, size: [usize; 2]) -> Option<Tensor<4>> {
+    lookup_conv_act(conv, seg, size, false)
+}
+
+/// [`lookup_conv`], followed by ReLU when `relu` (fused into the kernel where there is one).
+fn lookup_conv_act(
+    conv: &Conv2d,
+    seg: &SegMaps,
+    size: [usize; 2],
+    relu_after: bool,
+) -> Option<Tensor<4>> {
     let weight = conv.weight.val(); // [hidden, semantic_nc, k, k]
-    let [hidden, sem_nc, kh, kw] = weight.dims();
+    let [hidden, _, kh, kw] = weight.dims();
     let pad = kh / 2;
     let (classes, ids) = seg.padded_ids(size, pad)?; // [B, H + 2p, W + 2p]
     let [b, _, _] = ids.dims();
@@ -250,6 +281,22 @@ pub fn lookup_conv(conv: &Conv2d, seg: &SegMaps, size: [usize; 2]) -> Option<Ten
         .reshape([kh * kw, classes, hidden]);
     let table = Tensor::cat(vec![table, Tensor::zeros([kh * kw, 1, hidden], &device)], 1)
         .reshape([kh * kw * (classes + 1), hidden]);
+    let extra = seg.extra_channels_at(size, classes);
+    let bias = conv.bias.as_ref().map(|b| b.val());
+    #[cfg(feature = "gpu")]
+    if seg.use_kernel() && kh == kw {
+        let fused_relu = relu_after && extra.is_none();
+        if let Some(out) =
+            crate::gpu::lookup::lookup_sum(&table, &ids, bias.as_ref(), kh, fused_relu)
+        {
+            let out = add_extra(out, extra, &weight, classes, pad);
+            return Some(if relu_after && !fused_relu {
+                relu(out)
+            } else {
+                out
+            });
+        }
+    }
     let mut acc: Option<Tensor<2>> = None;
     for ky in 0..kh {
         for kx in 0..kw {
@@ -270,17 +317,30 @@ pub fn lookup_conv(conv: &Conv2d, seg: &SegMaps, size: [usize; 2]) -> Option<Ten
         .expect("a kernel has at least one tap")
         .reshape([b, h, w, hidden])
         .permute([0, 3, 1, 2]); // [B, hidden, H, W]
-    if let Some(bias) = &conv.bias {
-        out = out.add(bias.val().reshape([1, hidden, 1, 1]));
+    if let Some(bias) = bias {
+        out = out.add(bias.reshape([1, hidden, 1, 1]));
     }
-    if let Some(extra) = seg.extra_channels_at(size, classes) {
-        let w_extra = weight.slice([0..hidden, classes..sem_nc, 0..kh, 0..kw]);
-        out = out.add(conv2d(
-            extra,
-            w_extra,
-            None,
-            ConvOptions::new([1, 1], [pad, pad], [1, 1], 1),
-        ));
-    }
-    Some(out)
+    let out = add_extra(out, extra, &weight, classes, pad);
+    Some(if relu_after { relu(out) } else { out })
+}
+
+/// Adds the dense convolution of the channels after the classes (the instance edges), if any.
+fn add_extra(
+    out: Tensor<4>,
+    extra: Option<Tensor<4>>,
+    weight: &Tensor<4>,
+    classes: usize,
+    pad: usize,
+) -> Tensor<4> {
+    let Some(extra) = extra else { return out };
+    let [hidden, sem_nc, kh, kw] = weight.dims();
+    let w_extra = weight
+        .clone()
+        .slice([0..hidden, classes..sem_nc, 0..kh, 0..kw]);
+    out.add(conv2d(
+        extra,
+        w_extra,
+        None,
+        ConvOptions::new([1, 1], [pad, pad], [1, 1], 1),
+    ))
 }
