@@ -1,6 +1,11 @@
 //! The app's side of inference: the loaded model, its worker, the latest photo (as image and
 //! texture) and timing statistics.
+//!
+//! When the window's wgpu device runs the model ([`Display`]), photos arrive as GPU buffers and
+//! are copied into a texture on that device: they reach the screen without a trip through the
+//! CPU, and are read back only when asked for (saving).
 
+use std::cell::OnceCell;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -9,7 +14,7 @@ use egui::{ColorImage, TextureHandle, TextureId, TextureOptions};
 use image::RgbImage;
 
 use crate::checkpoint::ModelFile;
-use crate::infer::worker::{Reply, StyleSource, SynthRequest, Worker, WorkerOptions};
+use crate::infer::worker::{DeviceOutput, Reply, StyleSource, SynthRequest, Worker, WorkerOptions};
 use crate::infer::{Backend, Photo, Style};
 use crate::labels::LabelMap;
 
@@ -45,6 +50,57 @@ pub enum EngineEvent {
     Error(String),
 }
 
+/// The window's wgpu device and renderer, when the model runs on that same device.
+#[derive(Clone)]
+pub struct Display {
+    /// eframe's wgpu state.
+    pub render_state: eframe::egui_wgpu::RenderState,
+}
+
+/// A photo texture on the window's device, registered with egui's renderer.
+struct GpuTexture {
+    texture: eframe::wgpu::Texture,
+    id: TextureId,
+}
+
+/// The photo on screen.
+enum Shown {
+    /// Came to the CPU.
+    Cpu { photo: Photo, image: RgbImage },
+    /// Stayed on the GPU; its CPU copy is made on first use.
+    Gpu {
+        output: DeviceOutput,
+        cpu: OnceCell<(Photo, RgbImage)>,
+    },
+}
+
+impl Shown {
+    fn photo(&self) -> &Photo {
+        match self {
+            Shown::Cpu { photo, .. } => photo,
+            Shown::Gpu { .. } => &self.cpu().0,
+        }
+    }
+
+    fn image(&self) -> &RgbImage {
+        match self {
+            Shown::Cpu { image, .. } => image,
+            Shown::Gpu { .. } => &self.cpu().1,
+        }
+    }
+
+    fn cpu(&self) -> &(Photo, RgbImage) {
+        match self {
+            Shown::Gpu { output, cpu } => cpu.get_or_init(|| {
+                let photo = output.read();
+                let image = photo.to_rgb();
+                (photo, image)
+            }),
+            Shown::Cpu { .. } => unreachable!("only GPU photos are read back"),
+        }
+    }
+}
+
 /// The loaded model and its worker.
 pub struct Engine {
     model: Arc<ModelFile>,
@@ -57,9 +113,10 @@ pub struct Engine {
     sent: VecDeque<(u64, Instant)>,
     shown_id: u64,
     answered_id: u64,
-    photo: Option<Photo>,
-    image: Option<RgbImage>,
+    shown: Option<Shown>,
     texture: Option<TextureHandle>,
+    display: Option<Display>,
+    gpu_texture: Option<GpuTexture>,
     last_inference: Option<Duration>,
     last_latency: Option<Duration>,
     done: VecDeque<Instant>,
@@ -67,14 +124,17 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Starts a worker for `model` on `backend`.
+    /// Starts a worker for `model` on `backend`. With a `display` (the window's device, which
+    /// `backend` then is), photos stay on the GPU.
     pub fn new(
         ctx: &egui::Context,
         model: Arc<ModelFile>,
         model_name: String,
         backend: Backend,
-        options: WorkerOptions,
+        mut options: WorkerOptions,
+        display: Option<Display>,
     ) -> Self {
+        options.gpu_photos = display.is_some();
         let repaint_ctx = ctx.clone();
         let worker = Worker::spawn(model.clone(), backend.device.clone(), options, move || {
             repaint_ctx.request_repaint()
@@ -90,9 +150,10 @@ impl Engine {
             sent: VecDeque::new(),
             shown_id: 0,
             answered_id: 0,
-            photo: None,
-            image: None,
+            shown: None,
             texture: None,
+            display,
+            gpu_texture: None,
             last_inference: None,
             last_latency: None,
             done: VecDeque::new(),
@@ -113,6 +174,16 @@ impl Engine {
     /// The backend it runs on.
     pub fn backend(&self) -> &Backend {
         &self.backend
+    }
+
+    /// The window's device, when the model shares it.
+    pub fn display(&self) -> Option<&Display> {
+        self.display.as_ref()
+    }
+
+    /// Whether the shown photo came to the screen without leaving the GPU.
+    pub fn photo_stayed_on_gpu(&self) -> bool {
+        matches!(self.shown, Some(Shown::Gpu { .. }))
     }
 
     /// Load state.
@@ -170,22 +241,7 @@ impl Engine {
                     image,
                     elapsed,
                 } => {
-                    self.photos += 1;
-                    self.answered_id = self.answered_id.max(id);
-                    self.last_inference = Some(elapsed);
-                    let now = Instant::now();
-                    if let Some(&(_, t)) = self.sent.iter().find(|(i, _)| *i == id) {
-                        self.last_latency = Some(now - t);
-                    }
-                    self.sent.retain(|(i, _)| *i > id);
-                    self.done.push_back(now);
-                    while self.done.len() > 2
-                        && now.duration_since(self.done[0]) > Duration::from_secs(5)
-                    {
-                        self.done.pop_front();
-                    }
-                    if id > self.shown_id {
-                        self.shown_id = id;
+                    if self.photo_done(id, elapsed) {
                         let color = ColorImage::from_rgb(
                             [image.width() as usize, image.height() as usize],
                             image.as_raw(),
@@ -199,8 +255,21 @@ impl Engine {
                                     Some(ctx.load_texture("photo", color, TextureOptions::LINEAR))
                             }
                         }
-                        self.photo = Some(photo);
-                        self.image = Some(image);
+                        self.shown = Some(Shown::Cpu { photo, image });
+                    }
+                }
+                Reply::GpuPhoto {
+                    id,
+                    photo,
+                    output,
+                    elapsed,
+                } => {
+                    if self.photo_done(id, elapsed) {
+                        self.show_gpu_photo(&photo);
+                        self.shown = Some(Shown::Gpu {
+                            output,
+                            cpu: OnceCell::new(),
+                        });
                     }
                 }
                 Reply::SynthFailed { id, error } => {
@@ -215,6 +284,73 @@ impl Engine {
             }
         }
         events
+    }
+
+    /// Books a finished photo; whether it is newer than the one shown.
+    fn photo_done(&mut self, id: u64, elapsed: Duration) -> bool {
+        self.photos += 1;
+        self.answered_id = self.answered_id.max(id);
+        self.last_inference = Some(elapsed);
+        let now = Instant::now();
+        if let Some(&(_, t)) = self.sent.iter().find(|(i, _)| *i == id) {
+            self.last_latency = Some(now - t);
+        }
+        self.sent.retain(|(i, _)| *i > id);
+        self.done.push_back(now);
+        while self.done.len() > 2 && now.duration_since(self.done[0]) > Duration::from_secs(5) {
+            self.done.pop_front();
+        }
+        let newer = id > self.shown_id;
+        self.shown_id = self.shown_id.max(id);
+        newer
+    }
+
+    /// Copies a GPU photo into the photo texture on the window's device (made or remade at
+    /// the photo's size, and registered with egui's renderer).
+    fn show_gpu_photo(&mut self, photo: &crate::gpu::photo::GpuPhoto) {
+        use eframe::wgpu;
+        let Some(display) = &self.display else { return };
+        let rs = &display.render_state;
+        let fits = self.gpu_texture.as_ref().is_some_and(|t| {
+            (t.texture.width(), t.texture.height()) == (photo.width, photo.height)
+        });
+        if !fits {
+            let texture = rs.device.create_texture(&wgpu::TextureDescriptor {
+                label: Some("gaugan photo"),
+                size: wgpu::Extent3d {
+                    width: photo.width,
+                    height: photo.height,
+                    depth_or_array_layers: 1,
+                },
+                mip_level_count: 1,
+                sample_count: 1,
+                dimension: wgpu::TextureDimension::D2,
+                format: wgpu::TextureFormat::Rgba8Unorm,
+                usage: wgpu::TextureUsages::COPY_DST | wgpu::TextureUsages::TEXTURE_BINDING,
+                view_formats: &[],
+            });
+            let view = texture.create_view(&Default::default());
+            let mut renderer = rs.renderer.write();
+            let id = match self.gpu_texture.take() {
+                Some(old) => {
+                    renderer.update_egui_texture_from_wgpu_texture(
+                        &rs.device,
+                        &view,
+                        wgpu::FilterMode::Linear,
+                        old.id,
+                    );
+                    old.id
+                }
+                None => {
+                    renderer.register_native_texture(&rs.device, &view, wgpu::FilterMode::Linear)
+                }
+            };
+            self.gpu_texture = Some(GpuTexture { texture, id });
+        }
+        let target = &self.gpu_texture.as_ref().expect("made above").texture;
+        let mut encoder = rs.device.create_command_encoder(&Default::default());
+        photo.copy_to_texture(&mut encoder, target);
+        rs.queue.submit([encoder.finish()]);
     }
 
     /// Whether the worker is computing or has work waiting.
@@ -242,19 +378,22 @@ impl Engine {
         self.answered_id
     }
 
-    /// The shown photo, raw.
+    /// The shown photo, raw (a GPU photo is read back on first use).
     pub fn photo(&self) -> Option<&Photo> {
-        self.photo.as_ref()
+        self.shown.as_ref().map(Shown::photo)
     }
 
-    /// The shown photo as 8-bit RGB.
+    /// The shown photo as 8-bit RGB (a GPU photo is read back on first use).
     pub fn image(&self) -> Option<&RgbImage> {
-        self.image.as_ref()
+        self.shown.as_ref().map(Shown::image)
     }
 
     /// The shown photo's texture.
     pub fn texture(&self) -> Option<TextureId> {
-        self.texture.as_ref().map(|t| t.id())
+        match self.shown {
+            Some(Shown::Gpu { .. }) => self.gpu_texture.as_ref().map(|t| t.id),
+            _ => self.texture.as_ref().map(|t| t.id()),
+        }
     }
 
     /// Time of the last inference on the worker.
@@ -277,5 +416,14 @@ impl Engine {
         let (first, last) = (self.done.front()?, self.done.back()?);
         let span = last.duration_since(*first).as_secs_f64();
         (self.done.len() >= 2 && span > 0.0).then(|| (self.done.len() - 1) as f64 / span)
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        // The photo texture is registered with the window's renderer, which outlives us.
+        if let (Some(display), Some(t)) = (&self.display, &self.gpu_texture) {
+            display.render_state.renderer.write().free_texture(&t.id);
+        }
     }
 }

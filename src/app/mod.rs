@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::infer::worker::WorkerOptions;
 pub use canvas::{Tool, ToolSettings};
-pub use engine::{Engine, ModelState};
+pub use engine::{Display, Engine, ModelState};
 pub use files::Shell;
 pub use model_tab::{ImportDialog, ModelAction, ModelTab};
 pub use paint_tab::PaintTab;
@@ -124,12 +124,42 @@ impl GauganApp {
         options: AppOptions,
         settings: Option<Settings>,
     ) -> Result<Self, String> {
+        Self::with_display(ctx, options, settings, None)
+    }
+
+    /// [`GauganApp::new`], with the window's wgpu state when there is one: where the backend
+    /// choice picks a GPU and the window's adapter is one (any adapter for `--backend wgpu`), the
+    /// model runs on the window's own device and photos go to the screen without leaving it.
+    pub fn with_display(
+        ctx: &egui::Context,
+        options: AppOptions,
+        settings: Option<Settings>,
+        render_state: Option<&eframe::egui_wgpu::RenderState>,
+    ) -> Result<Self, String> {
         let settings = settings.unwrap_or_default();
         let mut shell = Shell::default();
-        let backend = match backend::select(options.backend) {
+        let mut display = None;
+        let shared = render_state.and_then(|rs| match shared_backend(rs, options.backend) {
+            Ok(Some(b)) => {
+                display = Some(Display {
+                    render_state: rs.clone(),
+                });
+                Some(b)
+            }
+            Ok(None) => None,
+            Err(e) => {
+                shell.error(e);
+                None
+            }
+        });
+        let backend = match shared
+            .map(Ok)
+            .unwrap_or_else(|| backend::select(options.backend))
+        {
             Ok(b) => b,
             Err(e) => {
                 shell.error(format!("{e}; using the CPU"));
+                display = None;
                 backend::cpu()
             }
         };
@@ -159,7 +189,14 @@ impl GauganApp {
                 (Arc::new(m), name)
             }
         };
-        let engine = Engine::new(ctx, model, name.clone(), backend, options.worker.clone());
+        let engine = Engine::new(
+            ctx,
+            model,
+            name.clone(),
+            backend,
+            options.worker.clone(),
+            display,
+        );
         let paint = PaintTab::new(engine, settings.tools.clone());
         let mut autosave = files::Autosave::new(options.data_dir.clone());
         autosave.mark_saved(paint.document().revision());
@@ -194,7 +231,12 @@ impl GauganApp {
         if options.data_dir.is_none() {
             options.data_dir = eframe::storage_dir("gaugan");
         }
-        Self::new(&cc.egui_ctx, options, settings)
+        Self::with_display(
+            &cc.egui_ctx,
+            options,
+            settings,
+            cc.wgpu_render_state.as_ref(),
+        )
     }
 
     /// The Paint tab.
@@ -346,12 +388,14 @@ impl GauganApp {
     /// Uses a model now (replacing the current one).
     pub fn set_model(&mut self, ctx: &egui::Context, model: ModelFile, name: String) {
         let backend = self.paint.engine().backend().clone();
+        let display = self.paint.engine().display().cloned();
         let engine = Engine::new(
             ctx,
             Arc::new(model),
             name,
             backend,
             self.worker_options.clone(),
+            display,
         );
         self.paint.set_engine(engine);
         self.autosave.mark_saved(self.paint.document().revision());
@@ -726,9 +770,46 @@ fn file_name(path: &Path) -> String {
         .unwrap_or_else(|| path.display().to_string())
 }
 
-/// Opens the app window (eframe, wgpu renderer) and runs until it is closed.
+/// The window's device as the model's backend, when `choice` wants it: `Auto` takes a hardware
+/// GPU (a software adapter is slower than the CPU backend), `Wgpu` any adapter, `Cpu` none.
+fn shared_backend(
+    rs: &eframe::egui_wgpu::RenderState,
+    choice: BackendChoice,
+) -> Result<Option<backend::Backend>, String> {
+    use eframe::wgpu::DeviceType;
+    let info = rs.adapter.get_info();
+    let hardware = matches!(
+        info.device_type,
+        DeviceType::DiscreteGpu | DeviceType::IntegratedGpu | DeviceType::VirtualGpu
+    );
+    let wanted = match choice {
+        BackendChoice::Auto => hardware,
+        BackendChoice::Wgpu => info.backend != eframe::wgpu::Backend::Gl,
+        BackendChoice::Cpu => false,
+    };
+    if !wanted {
+        return Ok(None);
+    }
+    backend::shared(burn::tensor::wgpu::WgpuSetup {
+        instance: rs.instance.clone(),
+        adapter: rs.adapter.clone(),
+        device: rs.device.clone(),
+        queue: rs.queue.clone(),
+        backend: info.backend,
+    })
+    .map(Some)
+}
+
+/// Opens the app window (eframe, wgpu renderer) and runs until it is closed. The window's device
+/// is created with all its adapter's features and limits, so that the model can share it.
 pub fn run_native(options: AppOptions) -> Result<(), String> {
+    let mut setup = eframe::egui_wgpu::WgpuSetupCreateNew::without_display_handle();
+    setup.device_descriptor = Arc::new(backend::device_descriptor);
     let native = eframe::NativeOptions {
+        wgpu_options: eframe::egui_wgpu::WgpuConfiguration {
+            wgpu_setup: eframe::egui_wgpu::WgpuSetup::CreateNew(setup),
+            ..Default::default()
+        },
         viewport: egui::ViewportBuilder::default()
             .with_title("gaugan")
             .with_app_id("gaugan")

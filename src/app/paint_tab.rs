@@ -378,8 +378,13 @@ impl PaintTab {
     pub fn status_ui(&self, ui: &mut Ui) {
         let b = self.engine.backend();
         ui.label(&b.description);
-        if !b.is_gpu {
+        if b.device.clone().inner() == burn::tensor::Device::flex() {
             ui.weak("(no GPU in use: inference on the CPU)");
+        } else if !b.is_gpu {
+            ui.weak("(a software adapter: the CPU backend is faster)");
+        }
+        if self.engine.photo_stayed_on_gpu() {
+            ui.weak("· photo straight from GPU memory");
         }
         ui.separator();
         match self.engine.state() {

@@ -222,7 +222,12 @@ fn path_name(path: SynthPath) -> String {
 pub fn stroke_to_photo(model: Arc<ModelFile>, be: &Backend, runs: usize) -> anyhow::Result<Stats> {
     let [h, w] = model.generator.output_size();
     let classes = model.generator.labels.classes();
-    let worker = Worker::spawn(model, be.device.clone(), WorkerOptions::default(), || {});
+    // On wgpu the photo stays on the GPU, as the app shows it when it shares the window's device.
+    let options = WorkerOptions {
+        gpu_photos: be.device.clone().inner() != burn::tensor::Device::flex(),
+        ..Default::default()
+    };
+    let worker = Worker::spawn(model, be.device.clone(), options, || {});
     let deadline = Instant::now() + Duration::from_secs(600);
     let wait = |id: Option<u64>| -> anyhow::Result<()> {
         loop {
@@ -230,6 +235,8 @@ pub fn stroke_to_photo(model: Arc<ModelFile>, be: &Backend, runs: usize) -> anyh
                 Some(Reply::Ready { .. }) if id.is_none() => return Ok(()),
                 Some(Reply::LoadFailed(e)) => bail!("the worker could not load the model: {e}"),
                 Some(Reply::Photo { id: got, .. }) if Some(got) == id => return Ok(()),
+                #[cfg(feature = "gpu")]
+                Some(Reply::GpuPhoto { id: got, .. }) if Some(got) == id => return Ok(()),
                 Some(Reply::SynthFailed { error, .. }) => bail!("synthesis failed: {error}"),
                 _ => {}
             }

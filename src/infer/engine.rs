@@ -30,6 +30,21 @@ impl Photo {
     pub fn to_rgb(&self) -> RgbImage {
         tensor_to_rgb(&self.data, self.width, self.height)
     }
+
+    /// Reads a generator output `[1, 3, H, W]` back from its device.
+    pub fn from_output(out: Tensor<4>) -> Photo {
+        let [_, _, h, w] = out.dims();
+        let data = out
+            .into_data()
+            .convert::<f32>()
+            .try_into_vec::<f32>()
+            .expect("a float tensor reads back as f32");
+        Photo {
+            width: w,
+            height: h,
+            data,
+        }
+    }
 }
 
 /// The latent style: `z` for a VAE generator.
@@ -314,22 +329,30 @@ impl Synthesizer {
                 data,
             });
         }
+        let out = self
+            .synthesize_on_device(labels, instance, style)?
+            .expect("every path but the CPU kernels has a device output");
+        Ok(Photo::from_output(out))
+    }
+
+    /// The generator's output `[1, 3, H, W]` left on the device (for a display that reads it
+    /// there, see [`crate::gpu::photo`]); `None` on the CPU kernels path, which has no device
+    /// tensor. Same conventions as [`Synthesizer::synthesize`].
+    pub fn synthesize_on_device(
+        &self,
+        labels: &LabelMap,
+        instance: Option<&InstanceMap>,
+        style: Option<&Style>,
+    ) -> Result<Option<Tensor<4>>, EngineError> {
+        if self.path == SynthPath::Kernels && self.cpu.is_some() {
+            return Ok(None);
+        }
+        let z = self.style_vector(style)?;
         let seg = self.seg_maps(labels, instance)?;
         let z = z.map(|z| {
             let n = z.len();
             Tensor::<2>::from_data(TensorData::new(z, [1, n]), &self.device)
         });
-        let out = self.generator.forward(&seg, z);
-        let [_, _, h, w] = out.dims();
-        let data = out
-            .into_data()
-            .convert::<f32>()
-            .try_into_vec::<f32>()
-            .unwrap();
-        Ok(Photo {
-            width: w,
-            height: h,
-            data,
-        })
+        Ok(Some(self.generator.forward(&seg, z)))
     }
 }

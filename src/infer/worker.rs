@@ -50,6 +50,18 @@ pub enum Reply {
         /// Inference time (label encoding to image).
         elapsed: Duration,
     },
+    /// A photo left on the GPU, ready to copy into a texture ([`WorkerOptions::gpu_photos`]).
+    #[cfg(feature = "gpu")]
+    GpuPhoto {
+        /// The request's id.
+        id: u64,
+        /// RGBA8 rows in a GPU buffer.
+        photo: crate::gpu::photo::GpuPhoto,
+        /// The raw output, still on the device, read back only when asked for (saving).
+        output: DeviceOutput,
+        /// Inference time (label encoding to pixels in the buffer).
+        elapsed: Duration,
+    },
     /// Synthesis failed.
     SynthFailed {
         /// The request's id.
@@ -71,6 +83,17 @@ pub enum Reply {
         /// Why.
         error: String,
     },
+}
+
+/// A generator output on its device.
+#[derive(Debug, Clone)]
+pub struct DeviceOutput(Box<burn::tensor::Tensor<4>>);
+
+impl DeviceOutput {
+    /// Reads it back to the CPU.
+    pub fn read(&self) -> Photo {
+        Photo::from_output(*self.0.clone())
+    }
 }
 
 /// Where a style comes from.
@@ -100,6 +123,9 @@ struct Shared {
 pub struct WorkerOptions {
     /// Extra time added to every synthesis (a test hook that makes a slow model).
     pub extra_delay: Duration,
+    /// Answer with [`Reply::GpuPhoto`] where the model runs on wgpu: the photo stays on the GPU
+    /// for a display on the same device (the app's window, when it shares its device).
+    pub gpu_photos: bool,
 }
 
 /// Handle to the worker thread. Dropping it asks the thread to stop once its current job ends.
@@ -197,6 +223,34 @@ fn panic_message(e: Box<dyn std::any::Any + Send>) -> String {
         .unwrap_or_else(|| "unknown panic".into())
 }
 
+enum Synthesized {
+    Cpu(Photo),
+    #[cfg(feature = "gpu")]
+    Gpu(crate::gpu::photo::GpuPhoto, DeviceOutput),
+}
+
+/// One request: on the GPU when asked for and possible, else read back to the CPU.
+fn synthesize(
+    synth: &Synthesizer,
+    r: &SynthRequest,
+    gpu_photos: bool,
+) -> Result<Synthesized, crate::infer::EngineError> {
+    #[cfg(feature = "gpu")]
+    if gpu_photos
+        && let Some(out) = synth.synthesize_on_device(&r.labels, None, r.style.as_ref())?
+    {
+        return Ok(match crate::gpu::photo::to_gpu_photo(&out) {
+            Some(photo) => Synthesized::Gpu(photo, DeviceOutput(Box::new(out))),
+            None => Synthesized::Cpu(Photo::from_output(out)),
+        });
+    }
+    #[cfg(not(feature = "gpu"))]
+    let _ = gpu_photos;
+    synth
+        .synthesize(&r.labels, None, r.style.as_ref())
+        .map(Synthesized::Cpu)
+}
+
 fn run(
     shared: Arc<Shared>,
     model: Arc<ModelFile>,
@@ -246,17 +300,24 @@ fn run(
             Job::Synth(r) => {
                 let t = Instant::now();
                 let out = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                    synth.synthesize(&r.labels, None, r.style.as_ref())
+                    synthesize(&synth, &r, options.gpu_photos)
                 }));
                 if !options.extra_delay.is_zero() {
                     std::thread::sleep(options.extra_delay);
                 }
                 let elapsed = t.elapsed();
                 send(match out {
-                    Ok(Ok(photo)) => Reply::Photo {
+                    Ok(Ok(Synthesized::Cpu(photo))) => Reply::Photo {
                         id: r.id,
                         image: photo.to_rgb(),
                         photo,
+                        elapsed,
+                    },
+                    #[cfg(feature = "gpu")]
+                    Ok(Ok(Synthesized::Gpu(photo, output))) => Reply::GpuPhoto {
+                        id: r.id,
+                        photo,
+                        output,
                         elapsed,
                     },
                     Ok(Err(e)) => Reply::SynthFailed {

@@ -62,7 +62,10 @@ pub fn options(model: ModelFile, dir: &Path, delay: Duration) -> AppOptions {
         model: ModelSource::Loaded(Arc::new(model), "tiny test model".into()),
         backend: BackendChoice::Cpu,
         data_dir: Some(dir.to_path_buf()),
-        worker: WorkerOptions { extra_delay: delay },
+        worker: WorkerOptions {
+            extra_delay: delay,
+            ..Default::default()
+        },
         ..Default::default()
     }
 }
