@@ -173,6 +173,38 @@ fn spade_forward_with_the_kernel_matches_the_dense_layer() {
     assert!(max < 1e-4, "SPADE with the kernel vs dense: {max}");
 }
 
+#[test]
+fn wgsl_modulation_equals_burn_ops() {
+    let Some(device) = wgpu_device() else { return };
+    let (b, c, h, w) = (2, 5, 7, 37); // 259 pixels: two workgroups, the second partial
+    let x = Tensor::<4>::random([b, c, h, w], Distribution::Normal(0.3, 2.0), &device);
+    let sb = Tensor::<4>::random([b, 2 * c, h, w], Distribution::Normal(0.0, 1.5), &device);
+    let mean = Tensor::<1>::random([c], Distribution::Normal(0.0, 1.0), &device);
+    let scale = sb.clone().slice([0..b, 0..c, 0..h, 0..w]);
+    let beta = sb.clone().slice([0..b, c..2 * c, 0..h, 0..w]);
+    let plain = x
+        .clone()
+        .sub(mean.clone().reshape([1, c, 1, 1]))
+        .mul(scale)
+        .add(beta);
+    for leaky in [false, true] {
+        let expected = if leaky {
+            burn::tensor::activation::leaky_relu(plain.clone(), 0.2)
+        } else {
+            plain.clone()
+        };
+        let got = gaugan::gpu::modulate::modulate(&x, &sb, &mean, leaky).expect("runs on wgpu");
+        let (max, _) = diff(&vec4(got), &vec4(expected));
+        assert!(max < 1e-5, "leaky {leaky}: {max}");
+    }
+    // Mismatched shapes and CPU tensors are declined.
+    assert!(gaugan::gpu::modulate::modulate(&x, &x, &mean, false).is_none());
+    let cpu = Device::flex();
+    let xc = Tensor::<4>::zeros([1, 1, 2, 2], &cpu);
+    let sbc = Tensor::<4>::zeros([1, 2, 2, 2], &cpu);
+    assert!(gaugan::gpu::modulate::modulate(&xc, &sbc, &Tensor::zeros([1], &cpu), false).is_none());
+}
+
 /// A wgpu device made the way eframe makes its own (the adapter's features and limits), and
 /// registered with Burn: the app's shared-device setup.
 fn shared_setup() -> Option<(Device, wgpu::Device, wgpu::Queue)> {

@@ -5,11 +5,11 @@
 
 mod common;
 
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, FloatDType, Tensor, TensorData};
 use common::*;
 use gaugan::checkpoint::convert::load_generator;
 use gaugan::checkpoint::{Dataset, ImportOptions, import_official};
-use gaugan::infer::{Photo, Style, SynthPath, Synthesizer};
+use gaugan::infer::{Photo, Precision, Style, SynthPath, Synthesizer};
 use gaugan::labels::png_io::{read_instance_png, read_label_png};
 use gaugan::model::{SegMaps, Upsampling};
 
@@ -221,17 +221,20 @@ fn tiny_matches_official_on_wgpu() {
     let mut synth = Synthesizer::new(&tiny_model(), be.device).unwrap();
     let labels = read_label_png(&dir.join("label.png"), 5, None).unwrap();
     let expected = npy(dir.join("expected.npy"));
-    // The WGSL lookup kernel (the default), Burn's gather, and the dense one-hot path.
-    for (path, kernel) in [
-        (SynthPath::Lookup, true),
-        (SynthPath::Lookup, false),
-        (SynthPath::Dense, true),
+    // The folded generator with the WGSL lookup kernel (the default), unfolded, with Burn's
+    // gather, and the dense one-hot path.
+    for (path, kernel, fold) in [
+        (SynthPath::Lookup, true, true),
+        (SynthPath::Lookup, true, false),
+        (SynthPath::Lookup, false, true),
+        (SynthPath::Dense, true, true),
     ] {
         synth.path = path;
-        synth.lookup_kernel = kernel;
+        synth.wgsl_kernels = kernel;
+        synth.fold = fold;
         let photo = synth.synthesize(&labels, None, None).unwrap();
         assert_parity(
-            &format!("tiny (wgpu, {path:?}, kernel {kernel})"),
+            &format!("tiny (wgpu, {path:?}, kernel {kernel}, folded {fold})"),
             &photo.data,
             &expected,
         );
@@ -255,7 +258,7 @@ fn vae_with_instance_edges_matches_official_on_wgpu() {
     let model = import_official(&dir.join("netG.pth"), Some(&dir.join("netE.pth")), &opts).unwrap();
     let be = gaugan::infer::backend::select(gaugan::infer::BackendChoice::Wgpu).unwrap();
     let synth = Synthesizer::new(&model, be.device).unwrap();
-    assert_eq!((synth.path, synth.lookup_kernel), (SynthPath::Lookup, true));
+    assert_eq!((synth.path, synth.wgsl_kernels), (SynthPath::Lookup, true));
     let labels = read_label_png(&dir.join("label.png"), 12, None).unwrap();
     let inst = read_instance_png(&dir.join("instance.png")).unwrap();
     let z = Style {
@@ -264,6 +267,70 @@ fn vae_with_instance_edges_matches_official_on_wgpu() {
     let photo = synth.synthesize(&labels, Some(&inst), Some(&z)).unwrap();
     assert_parity(
         "vae G(z=mu) (wgpu)",
+        &photo.data,
+        &npy(dir.join("expected.npy")),
+    );
+}
+
+/// The f16 bound of [`Precision::Half`], against the official f32 output.
+fn assert_half_parity(what: &str, ours: &[f32], expected: &[f32]) {
+    let (max, mean) = diff(ours, expected);
+    eprintln!("{what}: max |diff| {max:.3e}, mean {mean:.3e} (f16 bound: 5e-2, 5e-3)");
+    assert!(
+        max <= 5e-2 && mean <= 5e-3,
+        "{what}: max |diff| {max:e} (bound 5e-2), mean {mean:e} (bound 5e-3)"
+    );
+}
+
+#[test]
+fn half_precision_on_wgpu_stays_within_its_bound() {
+    if !wgpu_available() {
+        return;
+    }
+    let be = gaugan::infer::backend::select(gaugan::infer::BackendChoice::Wgpu).unwrap();
+    if !be.device.supports_dtype(FloatDType::F16) {
+        // lavapipe computes in f16; a user's adapter may not.
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI: the wgpu adapter ({}) should support f16",
+            be.description
+        );
+        eprintln!("SKIPPED: {} has no f16", be.description);
+        return;
+    }
+    assert!(matches!(
+        Synthesizer::with_precision(&tiny_model(), Device::flex(), Precision::Half),
+        Err(gaugan::infer::EngineError::NoHalf)
+    ));
+    let dir = ref_fixture("tiny");
+    let synth =
+        Synthesizer::with_precision(&tiny_model(), be.device.clone(), Precision::Half).unwrap();
+    let labels = read_label_png(&dir.join("label.png"), 5, None).unwrap();
+    let photo = synth.synthesize(&labels, None, None).unwrap();
+    assert_half_parity(
+        "tiny (wgpu, f16)",
+        &photo.data,
+        &npy(dir.join("expected.npy")),
+    );
+
+    let dir = ref_fixture("vae-inst-2to1");
+    let opts = ImportOptions {
+        dataset: Some(Dataset::Custom),
+        label_nc: Some(12),
+        instance: Some(true),
+        aspect_ratio: Some(2.0),
+        ..Default::default()
+    };
+    let model = import_official(&dir.join("netG.pth"), Some(&dir.join("netE.pth")), &opts).unwrap();
+    let synth = Synthesizer::with_precision(&model, be.device, Precision::Half).unwrap();
+    let labels = read_label_png(&dir.join("label.png"), 12, None).unwrap();
+    let inst = read_instance_png(&dir.join("instance.png")).unwrap();
+    let z = Style {
+        z: npy(dir.join("mu.npy")),
+    };
+    let photo = synth.synthesize(&labels, Some(&inst), Some(&z)).unwrap();
+    assert_half_parity(
+        "vae G(z=mu) (wgpu, f16)",
         &photo.data,
         &npy(dir.join("expected.npy")),
     );
@@ -283,7 +350,7 @@ fn shared_fixture_on_a_real_gpu() {
     eprintln!("GPU: {}", gpu.name);
     let be = gaugan::infer::backend::select(gaugan::infer::BackendChoice::Auto).unwrap();
     let model = import_official(&dir.join("netG.pth"), None, &ade20k_opts()).unwrap();
-    let synth = Synthesizer::new(&model, be.device).unwrap();
+    let synth = Synthesizer::new(&model, be.device.clone()).unwrap();
     let labels = read_label_png(&dir.join("label.png"), 151, None).unwrap();
     let photo = synth.synthesize(&labels, None, None).unwrap();
     assert_parity(
@@ -291,6 +358,15 @@ fn shared_fixture_on_a_real_gpu() {
         &photo.data,
         &npy(dir.join("expected.npy")),
     );
+    if be.device.supports_dtype(FloatDType::F16) {
+        let synth = Synthesizer::with_precision(&model, be.device, Precision::Half).unwrap();
+        let photo = synth.synthesize(&labels, None, None).unwrap();
+        assert_half_parity(
+            "ade20k-small (gpu, f16)",
+            &photo.data,
+            &npy(dir.join("expected.npy")),
+        );
+    }
 }
 
 #[test]

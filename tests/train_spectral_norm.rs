@@ -58,6 +58,7 @@ fn layer(f: &Value, u: Vec<f32>, v: Vec<f32>, device: &Device) -> SpectralConv2d
         weight_v: RunningState::new(Tensor::from_data(TensorData::new(v, [nv]), device)),
         stride: 1,
         padding: 0,
+        folded: false,
     }
 }
 

@@ -5,7 +5,7 @@
 use burn::module::{Param, RunningState};
 use burn::nn::Linear;
 use burn::nn::conv::Conv2d;
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, FloatDType, Tensor, TensorData};
 
 use super::state_dict::{StateDict, StateTensor, WeightReader, WeightsError};
 use crate::model::spade::Spade;
@@ -34,8 +34,18 @@ fn to_host<const D: usize>(t: Tensor<D>) -> StateTensor {
     StateTensor::new(shape, data)
 }
 
-fn from_host<const D: usize>(data: Vec<f32>, shape: [usize; D], device: &Device) -> Tensor<D> {
-    Tensor::from_data(TensorData::new(data, shape), device)
+fn from_host<const D: usize>(
+    data: Vec<f32>,
+    shape: [usize; D],
+    device: &Device,
+    dtype: FloatDType,
+) -> Tensor<D> {
+    let t = Tensor::from_data(TensorData::new(data, shape), device);
+    if dtype == FloatDType::F32 {
+        t
+    } else {
+        t.cast(dtype)
+    }
 }
 
 fn fresh_param<const D: usize>(old: &Param<Tensor<D>>, t: Tensor<D>) -> Param<Tensor<D>> {
@@ -48,14 +58,21 @@ fn fresh_param<const D: usize>(old: &Param<Tensor<D>>, t: Tensor<D>) -> Param<Te
 pub struct Loader<'a> {
     reader: WeightReader,
     device: &'a Device,
+    dtype: FloatDType,
 }
 
 impl<'a> Loader<'a> {
     /// Starts loading from `sd` onto `device`.
     pub fn new(sd: StateDict, device: &'a Device) -> Self {
+        Self::with_dtype(sd, device, FloatDType::F32)
+    }
+
+    /// Starts loading from `sd` onto `device`, storing every tensor as `dtype`.
+    pub fn with_dtype(sd: StateDict, device: &'a Device, dtype: FloatDType) -> Self {
         Self {
             reader: WeightReader::new(sd),
             device,
+            dtype,
         }
     }
 
@@ -69,7 +86,7 @@ impl Walker for Loader<'_> {
     fn param<const D: usize>(&mut self, key: &str, p: &mut Param<Tensor<D>>) {
         let shape: [usize; D] = p.lazy_shape().dims();
         let data = self.reader.take(key, &shape);
-        *p = fresh_param(p, from_host(data, shape, self.device));
+        *p = fresh_param(p, from_host(data, shape, self.device, self.dtype));
     }
 
     fn linear_weight(&mut self, key: &str, p: &mut Param<Tensor<2>>) {
@@ -84,13 +101,13 @@ impl Walker for Loader<'_> {
                 t[c * o + r] = data[r * i + c];
             }
         }
-        *p = fresh_param(p, from_host(t, [i, o], self.device));
+        *p = fresh_param(p, from_host(t, [i, o], self.device, self.dtype));
     }
 
     fn state<const D: usize>(&mut self, key: &str, s: &mut RunningState<Tensor<D>>) {
         let shape: [usize; D] = s.value().dims();
         let data = self.reader.take(key, &shape);
-        s.update(from_host(data, shape, self.device));
+        s.update(from_host(data, shape, self.device, self.dtype));
         // `update` only stages the value for this thread; syncing commits it, so that `value()`
         // (what inference reads) sees the loaded tensor on every thread.
         let _ = s.value_sync();
@@ -213,8 +230,18 @@ pub fn load_generator(
     sd: StateDict,
     device: &Device,
 ) -> Result<Generator, WeightsError> {
+    load_generator_as(cfg, sd, device, FloatDType::F32)
+}
+
+/// [`load_generator`] with every weight and buffer stored as `dtype` (f16 on GPUs).
+pub fn load_generator_as(
+    cfg: &GeneratorConfig,
+    sd: StateDict,
+    device: &Device,
+    dtype: FloatDType,
+) -> Result<Generator, WeightsError> {
     let mut g = cfg.init(device);
-    let mut loader = Loader::new(sd, device);
+    let mut loader = Loader::with_dtype(sd, device, dtype);
     walk_generator(&mut loader, "", &mut g);
     loader.finish()?;
     Ok(g)

@@ -19,7 +19,7 @@ use crate::checkpoint::{ModelFile, untrained_model};
 use crate::infer::backend::{self, Backend};
 use crate::infer::cpu::Kernel;
 use crate::infer::worker::{Reply, SynthRequest, Worker, WorkerOptions};
-use crate::infer::{BackendChoice, SynthPath, Synthesizer};
+use crate::infer::{BackendChoice, Precision, SynthPath, Synthesizer};
 use crate::labels::png_io::read_label_png;
 use crate::labels::{LabelMap, Palette};
 use crate::model::{GeneratorConfig, LabelChannels};
@@ -42,6 +42,9 @@ pub struct BenchArgs {
     /// Skip the naive dense path (only the optimised one).
     #[arg(long)]
     pub no_baseline: bool,
+    /// Skip the full-size ADE20K-shaped generators (minutes a forward on a software adapter).
+    #[arg(long)]
+    pub skip_ade: bool,
     /// Import choices for an official .pth.
     #[command(flatten)]
     pub flags: ImportFlags,
@@ -182,13 +185,26 @@ fn bench_model(
             let lookup = time_forward(&synth, labels, runs)?;
             println!("  {}: {lookup}", path_name(SynthPath::Lookup));
         } else if cfg!(feature = "gpu") {
-            // The same lookup in Burn's ops (gather + add): what the WGSL kernel replaces.
-            synth.lookup_kernel = false;
-            let gather = time_forward(&synth, labels, runs)?;
-            synth.lookup_kernel = true;
-            println!("  Burn, lookup SPADE as gather + add: {gather}");
+            // The generator as loaded: spectral norm and batch norm computed in every forward,
+            // mlp_gamma and mlp_beta apart.
+            synth.fold = false;
+            let unfolded = time_forward(&synth, labels, runs)?;
+            synth.fold = true;
+            println!("  without folding (spectral + batch norm, gamma and beta apart): {unfolded}");
             println!(
-                "  WGSL lookup kernel speed-up: {:.2}x (gather median / kernel median)",
+                "  folding speed-up: {:.2}x (unfolded median / folded median)",
+                unfolded.median / fast.median
+            );
+            // The same layers in Burn's ops (gather + add, four passes): what the WGSL kernels
+            // replace.
+            synth.wgsl_kernels = false;
+            let gather = time_forward(&synth, labels, runs)?;
+            synth.wgsl_kernels = true;
+            println!(
+                "  SPADE in Burn's ops (lookup as gather + add, modulation in 4 passes): {gather}"
+            );
+            println!(
+                "  WGSL kernels speed-up: {:.2}x (Burn-ops median / kernels median)",
                 gather.median / fast.median
             );
         }
@@ -201,8 +217,72 @@ fn bench_model(
         );
         synth.path = best;
     }
+    if best != SynthPath::Kernels && be.device.supports_dtype(burn::tensor::FloatDType::F16) {
+        let half = Synthesizer::with_precision(model, be.device.clone(), Precision::Half)
+            .context("loading the model in f16")?;
+        let h16 = time_forward(&half, labels, runs)?;
+        println!("  f16 (Burn, not folded, lookup SPADE as above): {h16}");
+        println!(
+            "  f16 speed-up: {:.2}x (f32 median / f16 median)",
+            fast.median / h16.median
+        );
+    }
     println!("  peak memory so far: {}", peak_mib());
     Ok(fast.median)
+}
+
+/// The SPADE lookup alone on a wgpu device, ADE20K-sized (151 label channels, hidden 128,
+/// 256 x 256, the first SPADE of a full-size generator's last block): the WGSL kernel against the
+/// same lookup in Burn's ops (gather + add), and the dense convolution over the one-hot map.
+/// Each run encodes the ids afresh (as a stroke does) and waits for the result.
+fn lookup_alone(be: &Backend, runs: usize) -> anyhow::Result<()> {
+    use crate::model::SegMaps;
+    use crate::model::spade::{lookup_conv, same_conv};
+    let (classes, hidden, size) = (151, 128, 256);
+    let device = &be.device;
+    let conv = same_conv(classes, hidden, 3, device);
+    let labels = synthetic_labels(size, size, classes);
+    let ids = labels.data().to_vec();
+    let onehot = crate::labels::encode::semantics(&labels, classes, None);
+    let sem = burn::tensor::Tensor::<4>::from_data(
+        burn::tensor::TensorData::new(onehot, [1, classes, size, size]),
+        device,
+    );
+    let time = |f: &dyn Fn() -> burn::tensor::Tensor<4>| -> Stats {
+        let _: f32 = f().sum().into_scalar(); // warm-up (pipeline compilation)
+        Stats::of(
+            (0..runs.max(1))
+                .map(|_| {
+                    let t = Instant::now();
+                    let _: f32 = f().sum().into_scalar();
+                    t.elapsed().as_secs_f64() * 1e3
+                })
+                .collect(),
+        )
+    };
+    let kernel = time(&|| {
+        let seg = SegMaps::new(sem.clone()).with_ids(ids.clone(), classes);
+        lookup_conv(&conv, &seg, [size, size]).expect("ids given")
+    });
+    let gather = time(&|| {
+        let seg = SegMaps::new(sem.clone()).with_ids_gather(ids.clone(), classes);
+        lookup_conv(&conv, &seg, [size, size]).expect("ids given")
+    });
+    let dense = time(&|| conv.forward(sem.clone()));
+    println!(
+        "SPADE mlp_shared alone (151 -> 128 channels, 3x3, 256 x 256) on {}:",
+        be.description
+    );
+    println!("  WGSL lookup kernel: {kernel}");
+    println!(
+        "  Burn gather + add:  {gather}  ({:.2}x the kernel's time)",
+        gather.median / kernel.median
+    );
+    println!(
+        "  dense convolution:  {dense}  ({:.2}x the kernel's time)",
+        dense.median / kernel.median
+    );
+    Ok(())
 }
 
 /// How a path is called in the report.
@@ -210,7 +290,7 @@ fn path_name(path: SynthPath) -> String {
     match path {
         SynthPath::Kernels => format!("folded generator, CPU kernels {}", Kernel::detect().name()),
         SynthPath::Lookup if cfg!(feature = "gpu") => {
-            "Burn, lookup SPADE (WGSL kernel on wgpu, gather on the CPU)".into()
+            "Burn, folded, lookup SPADE (WGSL kernels on wgpu, Burn's ops on the CPU)".into()
         }
         SynthPath::Lookup => "Burn, lookup SPADE".into(),
         SynthPath::Dense => "Burn, dense one-hot".into(),
@@ -312,7 +392,10 @@ pub fn run(a: BenchArgs) -> anyhow::Result<()> {
         )?;
         let s = stroke_to_photo(default.clone(), be, a.runs)?;
         println!("  stroke to photo through the app's worker ({default_name}): {s}");
-        for size in [256, 512] {
+        if cfg!(feature = "gpu") && be.device.clone().inner() != burn::tensor::Device::flex() {
+            lookup_alone(be, a.runs)?;
+        }
+        for size in [256, 512].into_iter().filter(|_| !a.skip_ade) {
             let m = ade20k_shaped(size);
             let runs = if size >= 512 { a.runs.min(3) } else { a.runs };
             bench_model(

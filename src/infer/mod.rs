@@ -7,4 +7,4 @@ pub mod image;
 pub mod worker;
 
 pub use backend::{Backend, BackendChoice};
-pub use engine::{EngineError, Photo, Style, SynthPath, Synthesizer};
+pub use engine::{EngineError, Photo, Precision, Style, SynthPath, Synthesizer};

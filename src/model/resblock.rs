@@ -8,7 +8,6 @@
 use burn::module::Module;
 use burn::tensor::Device;
 use burn::tensor::Tensor;
-use burn::tensor::activation::leaky_relu;
 
 use super::spade::{SegMaps, Spade, SpadeConfig};
 use super::spectral_norm::{SpectralConv2d, SpectralConv2dConfig};
@@ -78,18 +77,29 @@ impl SpadeResBlockConfig {
 }
 
 impl SpadeResBlock {
+    /// For inference: folds spectral norm into the convolutions and batch norm into the SPADE
+    /// layers (see [`SpectralConv2d::fold`], [`Spade::fold`]).
+    pub fn fold(&mut self) {
+        self.conv_0.fold();
+        self.conv_1.fold();
+        self.norm_0.fold();
+        self.norm_1.fold();
+        if let Some(c) = self.conv_s.as_mut() {
+            c.fold();
+        }
+        if let Some(n) = self.norm_s.as_mut() {
+            n.fold();
+        }
+    }
+
     /// `x`: `[B, fin, H, W]` -> `[B, fout, H, W]`.
     pub fn forward(&self, x: Tensor<4>, seg: &SegMaps) -> Tensor<4> {
         let x_s = match (&self.conv_s, &self.norm_s) {
             (Some(conv), Some(norm)) => conv.forward(norm.forward(x.clone(), seg)),
             _ => x.clone(),
         };
-        let dx = self
-            .conv_0
-            .forward(leaky_relu(self.norm_0.forward(x, seg), LRELU_SLOPE));
-        let dx = self
-            .conv_1
-            .forward(leaky_relu(self.norm_1.forward(dx, seg), LRELU_SLOPE));
+        let dx = self.conv_0.forward(self.norm_0.forward_act(x, seg, true));
+        let dx = self.conv_1.forward(self.norm_1.forward_act(dx, seg, true));
         x_s.add(dx)
     }
 }

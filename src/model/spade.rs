@@ -7,10 +7,10 @@
 
 use std::cell::RefCell;
 
-use burn::module::Module;
+use burn::module::{Module, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Initializer, PaddingConfig2d};
-use burn::tensor::activation::relu;
+use burn::tensor::activation::{leaky_relu, relu};
 use burn::tensor::module::conv2d;
 use burn::tensor::module::interpolate;
 use burn::tensor::ops::ConvOptions;
@@ -70,8 +70,9 @@ impl SegMaps {
         self.ids_with(ids, classes, true)
     }
 
-    /// [`SegMaps::with_ids`], but the lookup stays in Burn's ops (gather and add) on every
-    /// backend: the baseline the WGSL kernel is measured and checked against.
+    /// [`SegMaps::with_ids`], but the SPADE layers stay in Burn's ops (the lookup as gather and
+    /// add, a folded modulation as four passes) on every backend, no WGSL kernel: the baseline
+    /// the kernels are measured and checked against.
     pub fn with_ids_gather(self, ids: Vec<u16>, classes: usize) -> Self {
         self.ids_with(ids, classes, false)
     }
@@ -93,7 +94,7 @@ impl SegMaps {
         self
     }
 
-    /// Whether the lookup may use the WGSL kernel.
+    /// Whether the SPADE layers may use the WGSL kernels.
     #[cfg(feature = "gpu")]
     fn use_kernel(&self) -> bool {
         self.ids.as_ref().is_some_and(|m| m.kernel)
@@ -193,6 +194,18 @@ pub struct Spade {
     pub mlp_gamma: Conv2d,
     /// `hidden -> norm_nc`: the shift.
     pub mlp_beta: Conv2d,
+    /// For inference (see [`Spade::fold`]): the modulation with the eval batch norm folded in.
+    pub folded: Option<FoldedModulation>,
+}
+
+/// A SPADE layer's modulation for inference: `(x - mean) * scale + beta` with
+/// `[scale; beta] = conv(actv)`, `scale = (1 + gamma) / sqrt(var + eps)`.
+#[derive(Module, Debug)]
+pub struct FoldedModulation {
+    /// `hidden -> 2 norm_nc`: `mlp_gamma` scaled by the batch norm, and `mlp_beta`.
+    pub conv: Conv2d,
+    /// The batch norm's running mean `[norm_nc]`.
+    pub mean: burn::module::Param<Tensor<1>>,
 }
 
 /// Builds a [`Spade`].
@@ -218,6 +231,7 @@ impl SpadeConfig {
             mlp_shared: same_conv(self.semantic_nc, self.hidden, self.kernel, device),
             mlp_gamma: same_conv(self.hidden, self.norm_nc, self.kernel, device),
             mlp_beta: same_conv(self.hidden, self.norm_nc, self.kernel, device),
+            folded: None,
         }
     }
 }
@@ -225,22 +239,92 @@ impl SpadeConfig {
 impl Spade {
     /// `x`: `[B, norm_nc, H, W]`; `seg`: semantics. Returns `[B, norm_nc, H, W]`.
     pub fn forward(&self, x: Tensor<4>, seg: &SegMaps) -> Tensor<4> {
-        let (gamma, beta) = self.gamma_beta(x.dims(), seg);
-        let normalized = self.param_free_norm.forward(x);
-        normalized.mul(gamma.add_scalar(1.0)).add(beta)
+        self.forward_act(x, seg, false)
+    }
+
+    /// [`Spade::forward`], followed by the residual block's leaky ReLU (slope 0.2) when `leaky`
+    /// (fused into the modulation kernel where there is one).
+    pub fn forward_act(&self, x: Tensor<4>, seg: &SegMaps, leaky: bool) -> Tensor<4> {
+        let out = match &self.folded {
+            Some(folded) => {
+                let [b, c, h, w] = x.dims();
+                let actv = self.shared_activation([h, w], seg);
+                let scale_beta = folded.conv.forward(actv); // [B, 2C, H, W]
+                #[cfg(feature = "gpu")]
+                if seg.use_kernel()
+                    && let Some(out) =
+                        crate::gpu::modulate::modulate(&x, &scale_beta, &folded.mean.val(), leaky)
+                {
+                    return out;
+                }
+                let scale = scale_beta.clone().slice([0..b, 0..c, 0..h, 0..w]);
+                let beta = scale_beta.slice([0..b, c..2 * c, 0..h, 0..w]);
+                let mean = folded.mean.val().reshape([1, c, 1, 1]);
+                x.sub(mean).mul(scale).add(beta)
+            }
+            None => {
+                let (gamma, beta) = self.gamma_beta(x.dims(), seg);
+                let normalized = self.param_free_norm.forward(x);
+                normalized.mul(gamma.add_scalar(1.0)).add(beta)
+            }
+        };
+        if leaky {
+            leaky_relu(out, super::resblock::LRELU_SLOPE)
+        } else {
+            out
+        }
     }
 
     /// The modulation `(gamma, beta)` for an activation of shape `dims`.
     pub fn gamma_beta(&self, dims: [usize; 4], seg: &SegMaps) -> (Tensor<4>, Tensor<4>) {
-        let size = [dims[2], dims[3]];
-        let actv = match lookup_conv_act(&self.mlp_shared, seg, size, true) {
-            Some(t) => t,
-            None => relu(self.mlp_shared.forward(seg.at(size))),
-        }; // [B, hidden, H, W]
+        let actv = self.shared_activation([dims[2], dims[3]], seg); // [B, hidden, H, W]
         (
             self.mlp_gamma.forward(actv.clone()),
             self.mlp_beta.forward(actv),
         )
+    }
+
+    /// `relu(mlp_shared(seg))` at `size`: `[B, hidden, H, W]`.
+    fn shared_activation(&self, size: [usize; 2], seg: &SegMaps) -> Tensor<4> {
+        match lookup_conv_act(&self.mlp_shared, seg, size, true) {
+            Some(t) => t,
+            None => relu(self.mlp_shared.forward(seg.at(size))),
+        }
+    }
+
+    /// For inference: folds the eval-mode batch norm into `mlp_gamma` and fuses it with
+    /// `mlp_beta` into one convolution: `out = (x - mean) * scale + beta` with
+    /// `[scale; beta] = folded(actv)`, `scale = inv * (1 + gamma)`, `inv = 1 / sqrt(var + eps)`
+    /// (linear in `actv`). One convolution instead of two, three elementwise passes instead of
+    /// five. (The mean is subtracted first rather than folded into a shift, which would cancel
+    /// large terms.) Such a layer must not be trained or saved.
+    pub fn fold(&mut self) {
+        let norm = &self.param_free_norm;
+        let mean = norm.running_mean.value(); // [C]
+        let inv = norm
+            .running_var
+            .value()
+            .add_scalar(norm.epsilon)
+            .sqrt()
+            .recip(); // [C]
+        let wg = self.mlp_gamma.weight.val(); // [C, hidden, k, k]
+        let [c, hidden, kh, _] = wg.dims();
+        let bias = |conv: &Conv2d| match &conv.bias {
+            Some(b) => b.val(),
+            None => mean.zeros_like(),
+        };
+        let w_scale = wg.mul(inv.clone().reshape([c, 1, 1, 1]));
+        let b_scale = bias(&self.mlp_gamma).add_scalar(1.0).mul(inv);
+        let mut conv = same_conv(hidden, 2 * c, kh, &w_scale.device());
+        conv.weight = Param::from_tensor(Tensor::cat(vec![w_scale, self.mlp_beta.weight.val()], 0));
+        conv.bias = Some(Param::from_tensor(Tensor::cat(
+            vec![b_scale, bias(&self.mlp_beta)],
+            0,
+        )));
+        self.folded = Some(FoldedModulation {
+            conv,
+            mean: Param::from_tensor(mean),
+        });
     }
 }
 
@@ -272,15 +356,17 @@ fn lookup_conv_act(
     let (classes, ids) = seg.padded_ids(size, pad)?; // [B, H + 2p, W + 2p]
     let [b, _, _] = ids.dims();
     let [h, w] = size;
-    let device = weight.device();
     // Table: [k*k, classes + 1, hidden], the last row of each tap zero (padding).
     let table = weight
         .clone()
         .slice([0..hidden, 0..classes, 0..kh, 0..kw])
         .permute([2, 3, 1, 0]) // [k, k, classes, hidden]
         .reshape([kh * kw, classes, hidden]);
-    let table = Tensor::cat(vec![table, Tensor::zeros([kh * kw, 1, hidden], &device)], 1)
-        .reshape([kh * kw * (classes + 1), hidden]);
+    let zero_row = table
+        .clone()
+        .slice([0..kh * kw, 0..1, 0..hidden])
+        .zeros_like(); // its dtype
+    let table = Tensor::cat(vec![table, zero_row], 1).reshape([kh * kw * (classes + 1), hidden]);
     let extra = seg.extra_channels_at(size, classes);
     let bias = conv.bias.as_ref().map(|b| b.val());
     #[cfg(feature = "gpu")]

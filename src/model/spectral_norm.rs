@@ -34,6 +34,8 @@ pub struct SpectralConv2d {
     pub stride: usize,
     /// Zero padding on every side.
     pub padding: usize,
+    /// `weight_orig` already holds `W / sigma` (see [`SpectralConv2d::fold`]): inference only.
+    pub folded: bool,
 }
 
 /// Builds a [`SpectralConv2d`].
@@ -85,6 +87,7 @@ impl SpectralConv2dConfig {
             weight_v: RunningState::new(v),
             stride: self.stride,
             padding: self.padding,
+            folded: false,
         }
     }
 }
@@ -119,6 +122,9 @@ impl SpectralConv2d {
     /// layer is being trained.
     pub fn weight(&self) -> Tensor<4> {
         let w = self.weight_orig.val();
+        if self.folded {
+            return w;
+        }
         let [out, cin, kh, kw] = w.dims();
         let training = w.device().is_autodiff();
         let (u, v) = if training {
@@ -138,6 +144,16 @@ impl SpectralConv2d {
         let wv = w_mat.matmul(v.unsqueeze_dim::<2>(1)).squeeze_dim::<1>(1);
         let sigma = u.mul(wv).sum();
         w.div(sigma.reshape([1, 1, 1, 1]))
+    }
+
+    /// For inference: stores the normalised weight (eval mode's `W / sigma` from the stored u
+    /// and v) in `weight_orig`, so that no forward computes sigma again. Such a layer must not be
+    /// trained or saved.
+    pub fn fold(&mut self) {
+        if !self.folded {
+            self.weight_orig = Param::from_tensor(self.weight());
+            self.folded = true;
+        }
     }
 
     /// Applies the convolution. `x`: `[B, in, H, W]` -> `[B, out, H', W']`.
