@@ -181,6 +181,21 @@ fn bench_model(
     println!("  optimised ({}): {fast}", path_name(best));
     if baseline {
         if best == SynthPath::Kernels {
+            // The same kernels, every SPADE's gamma | beta convolution computed at every pixel.
+            if let Some(cpu) = synth.cpu_generator_mut() {
+                cpu.use_patterns = false;
+            }
+            let every_pixel = time_forward(&synth, labels, runs)?;
+            if let Some(cpu) = synth.cpu_generator_mut() {
+                cpu.use_patterns = true;
+            }
+            println!(
+                "  without window reuse (gamma | beta convolved at every pixel): {every_pixel}"
+            );
+            println!(
+                "  window reuse speed-up: {:.2}x (every-pixel median / optimised median)",
+                every_pixel.median / fast.median
+            );
             synth.path = SynthPath::Lookup;
             let lookup = time_forward(&synth, labels, runs)?;
             println!("  {}: {lookup}", path_name(SynthPath::Lookup));
@@ -290,7 +305,7 @@ fn path_name(path: SynthPath) -> String {
     match path {
         SynthPath::Kernels => format!("folded generator, CPU kernels {}", Kernel::detect().name()),
         SynthPath::Lookup if cfg!(feature = "gpu") => {
-            "Burn, folded, lookup SPADE (WGSL kernels on wgpu, Burn's ops on the CPU)".into()
+            "Burn, lookup SPADE (on wgpu: folded, WGSL kernels)".into()
         }
         SynthPath::Lookup => "Burn, lookup SPADE".into(),
         SynthPath::Dense => "Burn, dense one-hot".into(),

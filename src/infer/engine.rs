@@ -198,6 +198,11 @@ impl Synthesizer {
         })
     }
 
+    /// The CPU path's generator, to switch its options (present on the CPU backend).
+    pub fn cpu_generator_mut(&mut self) -> Option<&mut CpuGenerator> {
+        self.cpu.as_mut()
+    }
+
     /// Output `[height, width]`.
     pub fn output_size(&self) -> [usize; 2] {
         self.config.output_size()

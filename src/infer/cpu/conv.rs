@@ -109,6 +109,13 @@ impl PackedConv {
         self.blocks
     }
 
+    /// The packed weights of input channel `ci` in block `block`: `[k*k][CO_BLOCK]`.
+    pub(crate) fn weights(&self, block: usize, ci: usize) -> &[f32] {
+        let kk = self.k * self.k;
+        let start = (block * self.cin + ci) * kk * CO_BLOCK;
+        &self.w[start..start + kk * CO_BLOCK]
+    }
+
     /// Runs the convolution on `input` (which must have a one-pixel border and `cin`
     /// channels), handing every finished tile to `epilogue`.
     pub fn run<E: Epilogue>(&self, input: &Planes, epilogue: &E) {

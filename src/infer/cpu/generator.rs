@@ -15,6 +15,7 @@ use std::collections::HashMap;
 
 use super::conv::{Act, AddStore, Modulate, Out, PackedConv, Store, gamma_beta_order};
 use super::lookup::{IdGrid, OneHotConv};
+use super::patterns::Patterns;
 use super::planes::Planes;
 use crate::checkpoint::{StateDict, WeightReader, WeightsError};
 use crate::model::{GeneratorConfig, Upsampling};
@@ -70,6 +71,9 @@ pub struct CpuGenerator {
     top_nc: usize,
     classes: usize,
     extra: usize,
+    /// Compute each SPADE's `gamma | beta` convolution once per distinct 3x3 window of class ids
+    /// where that pays (see [`super::patterns`]); on by default.
+    pub use_patterns: bool,
 }
 
 struct Reader {
@@ -168,6 +172,8 @@ struct Grids<'a> {
     size: (usize, usize),
     sentinel: u32,
     cache: HashMap<(usize, usize), IdGrid>,
+    /// Distinct windows per resolution (`None` where they do not pay), when enabled.
+    patterns: Option<HashMap<(usize, usize), Option<Patterns>>>,
 }
 
 impl Grids<'_> {
@@ -177,6 +183,17 @@ impl Grids<'_> {
         self.cache
             .entry((h, w))
             .or_insert_with(|| IdGrid::resized(ids, extra, n, size, (h, w), s))
+    }
+
+    /// The grid at `h x w` and its distinct windows, where pattern reuse is on and pays.
+    fn patterns(&mut self, h: usize, w: usize) -> Option<(&IdGrid, &Patterns)> {
+        let known = self.patterns.as_ref()?.contains_key(&(h, w));
+        if !known {
+            let p = Patterns::of(self.at(h, w));
+            self.patterns.as_mut()?.insert((h, w), p);
+        }
+        let p = self.patterns.as_ref()?.get(&(h, w))?.as_ref()?;
+        Some((self.cache.get(&(h, w))?, p))
     }
 }
 
@@ -260,6 +277,7 @@ impl CpuGenerator {
             top_nc: top,
             classes,
             extra: snc - classes,
+            use_patterns: true,
         })
     }
 
@@ -339,6 +357,7 @@ impl CpuGenerator {
                     size: inp.size,
                     sentinel: self.classes as u32,
                     cache: HashMap::new(),
+                    patterns: self.use_patterns.then(HashMap::new),
                 }
             })
             .collect()
@@ -406,8 +425,25 @@ impl CpuGenerator {
 impl Spade {
     /// `act(bn(x) * (1 + gamma) + beta)` with a border (the next convolution reads one).
     fn forward(&self, x: &Planes, grids: &mut Grids, act: Act) -> Planes {
-        let a = self.shared.run(grids.at(x.h, x.w), true);
         let mut out = Planes::zeros_padded(x.c, x.h, x.w);
+        if let Some((grid, patterns)) = grids.patterns(x.h, x.w) {
+            let vectors = self.shared.at_patterns(grid, patterns);
+            let products = self.gamma_beta.tap_products(&vectors);
+            self.gamma_beta.run_patterns(
+                patterns,
+                &products,
+                &Modulate {
+                    out: Out::new(&mut out),
+                    bias: &self.gamma_beta.bias,
+                    x,
+                    scale: &self.scale,
+                    shift: &self.shift,
+                    act,
+                },
+            );
+            return out;
+        }
+        let a = self.shared.run(grids.at(x.h, x.w), true);
         self.gamma_beta.run(
             &a,
             &Modulate {

@@ -109,6 +109,35 @@ impl OneHotConv {
         }
     }
 
+    /// The result at pixel `(y, x)` (ReLU included where the layer has one) into `a` (`cout`).
+    pub(crate) fn pixel(&self, grid: &IdGrid, y: usize, x: usize, a: &mut [f32]) {
+        let (h, pw, cout) = (grid.h, grid.w + 2, self.cout);
+        a.copy_from_slice(&self.bias);
+        for dy in 0..3 {
+            for dx in 0..3 {
+                let t = dy * 3 + dx;
+                let p = (y + dy) * pw + x + dx;
+                let id = grid.ids[p] as usize;
+                let r = (t * (self.classes + 1) + id) * cout;
+                for (ai, &wi) in a.iter_mut().zip(&self.table[r..r + cout]) {
+                    *ai += wi;
+                }
+                for e in 0..self.extra {
+                    let v = grid.extra[e * (h + 2) * pw + p];
+                    if v != 0.0 {
+                        let r = (t * self.extra + e) * cout;
+                        for (ai, &wi) in a.iter_mut().zip(&self.extra_w[r..r + cout]) {
+                            *ai += v * wi;
+                        }
+                    }
+                }
+            }
+        }
+        if self.relu {
+            a.iter_mut().for_each(|v| *v = v.max(0.0));
+        }
+    }
+
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f")]
     unsafe fn row_avx512(&self, grid: &IdGrid, y: usize, acc: &mut [f32]) {

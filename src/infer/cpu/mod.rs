@@ -6,6 +6,7 @@
 pub mod conv;
 pub mod generator;
 pub mod lookup;
+pub mod patterns;
 pub mod planes;
 
 pub use conv::Kernel;
