@@ -326,7 +326,9 @@ pub fn stroke_to_photo(model: Arc<ModelFile>, be: &Backend, runs: usize) -> anyh
     let deadline = Instant::now() + Duration::from_secs(600);
     let wait = |id: Option<u64>| -> anyhow::Result<()> {
         loop {
-            match worker.try_recv() {
+            // Blocking, as the app's window sleeps until the worker's repaint request: polling
+            // here would take CPU time from the inference threads on a small machine.
+            match worker.recv_timeout(Duration::from_millis(50)) {
                 Some(Reply::Ready { .. }) if id.is_none() => return Ok(()),
                 Some(Reply::LoadFailed(e)) => bail!("the worker could not load the model: {e}"),
                 Some(Reply::Photo { id: got, .. }) if Some(got) == id => return Ok(()),
@@ -338,7 +340,6 @@ pub fn stroke_to_photo(model: Arc<ModelFile>, be: &Backend, runs: usize) -> anyh
             if Instant::now() > deadline {
                 bail!("the worker did not answer in 10 minutes");
             }
-            std::thread::sleep(Duration::from_micros(200));
         }
     };
     wait(None)?;

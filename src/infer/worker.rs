@@ -195,6 +195,11 @@ impl Worker {
     pub fn try_recv(&self) -> Option<Reply> {
         self.replies.try_recv().ok()
     }
+
+    /// The next reply, waiting up to `timeout` for it (sleeping, as an idle window does).
+    pub fn recv_timeout(&self, timeout: Duration) -> Option<Reply> {
+        self.replies.recv_timeout(timeout).ok()
+    }
 }
 
 impl Drop for Worker {
