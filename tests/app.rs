@@ -1,5 +1,6 @@
 //! The painting app driven through its real widgets with egui_kittest, on the CPU backend with a
 //! tiny model built here.
+#![cfg(feature = "app")]
 
 mod app_common;
 

@@ -1,7 +1,7 @@
 //! The app on a window device shared with the model (lavapipe in CI): the photo is computed on
 //! the renderer's own wgpu device and drawn from GPU memory, never read back to be shown; the
 //! frame the renderer draws shows it, and saving still gets the pixels.
-#![cfg(feature = "gpu")]
+#![cfg(feature = "app")]
 
 mod app_common;
 mod common;

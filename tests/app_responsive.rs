@@ -1,6 +1,7 @@
 //! A UI frame never waits on inference: with a deliberately slow model (every photo takes seconds),
 //! frames while painting stay fast, requests coalesce, and the end of the stroke gets its photo.
 //! In a test binary of its own so that no other test competes for the CPU while it measures.
+#![cfg(feature = "app")]
 
 mod app_common;
 

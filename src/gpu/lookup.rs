@@ -4,13 +4,12 @@
 //! passes over the output instead of one.
 
 use burn::backend::Cube;
-use burn::tensor::{DType, Int, Shape, Tensor};
+use burn::tensor::{DType, Int, Tensor};
 use burn_cubecl::cubecl::CubeCount;
 use burn_cubecl::cubecl::server::KernelArguments;
 use burn_cubecl::kernel::into_contiguous;
-use burn_cubecl::tensor::CubeTensor;
 
-use super::kernel::{WgslKernel, param_bytes};
+use super::kernel::{WgslKernel, f32_output, param_bytes, plain_f32};
 
 const KERNEL: WgslKernel = WgslKernel {
     name: "gaugan/spade_lookup",
@@ -36,21 +35,18 @@ pub fn lookup_sum(
     let [b, ph, pw] = ids.dims();
     let (h, w) = (ph + 1 - kernel, pw + 1 - kernel);
     let rows = rows_total / (kernel * kernel);
-    let table = table.clone().try_into_primitive::<Cube>().ok()?;
-    let ids = ids.clone().try_into_primitive::<Cube>().ok()?;
-    if table.dtype != DType::F32 || ids.dtype != DType::I32 || b * hidden > 65_535 {
+    if b * hidden > 65_535 {
         return None;
     }
-    let (table, ids) = (into_contiguous(table), into_contiguous(ids));
+    let table = plain_f32(table)?;
+    let ids = ids.clone().try_into_primitive::<Cube>().ok()?;
+    if ids.dtype != DType::I32 {
+        return None;
+    }
+    let ids = into_contiguous(ids);
     let client = table.client.clone();
     let bias = match bias {
-        Some(bias) => {
-            let bias = into_contiguous(bias.clone().try_into_primitive::<Cube>().ok()?);
-            if bias.dtype != DType::F32 {
-                return None;
-            }
-            bias.handle
-        }
+        Some(bias) => plain_f32(bias)?.handle,
         None => client.create_from_slice(&vec![0u8; hidden * 4]),
     };
     let params = client.create_from_slice(&param_bytes(&[
@@ -72,18 +68,11 @@ pub fn lookup_sum(
             (b * hidden) as u32,
         ),
         KernelArguments::new()
-            .with_buffer(table.handle.binding())
-            .with_buffer(ids.handle.binding())
+            .with_buffer(table.handle.clone().binding())
+            .with_buffer(ids.handle.clone().binding())
             .with_buffer(bias.binding())
             .with_buffer(params.binding())
             .with_buffer(out.clone().binding()),
     );
-    let out = CubeTensor::new_contiguous(
-        client,
-        table.device.clone(),
-        Shape::new([b, hidden, h, w]),
-        out,
-        DType::F32,
-    );
-    Some(Tensor::from_primitive::<Cube>(out))
+    Some(f32_output(&table, client, [b, hidden, h, w], out))
 }

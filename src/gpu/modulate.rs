@@ -1,14 +1,11 @@
 //! The folded SPADE modulation on wgpu: `shaders/spade_modulate.wgsl`, `(x - mean) * scale + beta`
 //! and the block's leaky ReLU in one pass (see [`crate::model::spade::FoldedModulation`]).
 
-use burn::backend::Cube;
-use burn::tensor::{DType, Shape, Tensor};
+use burn::tensor::Tensor;
 use burn_cubecl::cubecl::CubeCount;
 use burn_cubecl::cubecl::server::KernelArguments;
-use burn_cubecl::kernel::into_contiguous;
-use burn_cubecl::tensor::CubeTensor;
 
-use super::kernel::{WgslKernel, param_bytes};
+use super::kernel::{WgslKernel, f32_output, param_bytes, plain_f32};
 
 const KERNEL: WgslKernel = WgslKernel {
     name: "gaugan/spade_modulate",
@@ -28,17 +25,7 @@ pub fn modulate(
     if scale_beta.dims() != [b, 2 * c, h, w] || mean.dims() != [c] || b > 65_535 || c > 65_535 {
         return None;
     }
-    let x = x.clone().try_into_primitive::<Cube>().ok()?;
-    let sb = scale_beta.clone().try_into_primitive::<Cube>().ok()?;
-    let mean = mean.clone().try_into_primitive::<Cube>().ok()?;
-    if [x.dtype, sb.dtype, mean.dtype] != [DType::F32; 3] {
-        return None;
-    }
-    let (x, sb, mean) = (
-        into_contiguous(x),
-        into_contiguous(sb),
-        into_contiguous(mean),
-    );
+    let (x, sb, mean) = (plain_f32(x)?, plain_f32(scale_beta)?, plain_f32(mean)?);
     let client = x.client.clone();
     let pixels = h * w;
     let params =
@@ -54,12 +41,5 @@ pub fn modulate(
             .with_buffer(params.binding())
             .with_buffer(out.clone().binding()),
     );
-    let out = CubeTensor::new_contiguous(
-        client,
-        x.device.clone(),
-        Shape::new([b, c, h, w]),
-        out,
-        DType::F32,
-    );
-    Some(Tensor::from_primitive::<Cube>(out))
+    Some(f32_output(&x, client, [b, c, h, w], out))
 }

@@ -3,15 +3,13 @@
 //! Burn's memory pool, and [`GpuPhoto::copy_to_texture`] copies them into a texture on the same
 //! device (eframe's, when the app shares it with Burn: see [`crate::infer::backend::shared`]).
 
-use burn::backend::Cube;
+use burn::tensor::Tensor;
 use burn::tensor::wgpu::wgpu;
-use burn::tensor::{DType, Tensor};
 use burn_cubecl::cubecl::CubeCount;
 use burn_cubecl::cubecl::server::KernelArguments;
 use burn_cubecl::cubecl::wgpu::{AutoCompiler, WgpuResource, WgpuServer};
-use burn_cubecl::kernel::into_contiguous;
 
-use super::kernel::{WgslKernel, param_bytes};
+use super::kernel::{WgslKernel, param_bytes, plain_f32};
 
 const KERNEL: WgslKernel = WgslKernel {
     name: "gaugan/photo_rgba",
@@ -70,11 +68,7 @@ pub fn to_gpu_photo(out: &Tensor<4>) -> Option<GpuPhoto> {
     if b != 1 || c != 3 {
         return None;
     }
-    let photo = out.clone().try_into_primitive::<Cube>().ok()?;
-    if photo.dtype != DType::F32 {
-        return None;
-    }
-    let photo = into_contiguous(photo);
+    let photo = plain_f32(out)?;
     let client = photo.client.clone();
     let bytes_per_row = (w * 4).next_multiple_of(256);
     let params = client.create_from_slice(&param_bytes(&[

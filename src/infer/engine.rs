@@ -133,8 +133,8 @@ pub struct Synthesizer {
     pub fold: bool,
     /// The folded generator (off the CPU backend, whose kernels fold on their own).
     folded: Option<Generator>,
-    /// The float type of the generator.
-    pub precision: Precision,
+    /// The float type of the generator (fixed at load).
+    precision: Precision,
     /// The CPU path's generator (present on the CPU backend).
     cpu: Option<CpuGenerator>,
 }
@@ -196,6 +196,11 @@ impl Synthesizer {
             precision,
             cpu,
         })
+    }
+
+    /// The float type the generator computes in.
+    pub fn precision(&self) -> Precision {
+        self.precision
     }
 
     /// The CPU path's generator, to switch its options (present on the CPU backend).

@@ -49,6 +49,7 @@ struct IdMaps {
     classes: usize,
     dims: [usize; 3], // [B, H, W]
     ids: Vec<u16>,
+    #[cfg_attr(not(feature = "gpu"), allow(dead_code))]
     kernel: bool,
     padded: RefCell<Vec<([usize; 3], Tensor<3, Int>)>>,
 }
