@@ -17,7 +17,7 @@ use super::lookup::{IdGrid, OneHotConv};
 const MAX_FRACTION: f64 = 0.25;
 
 /// Columns per epilogue call.
-const XB: usize = 16;
+const XB: usize = 32;
 
 /// The distinct 3x3 id windows of a grid.
 #[derive(Debug, Clone)]
@@ -89,6 +89,8 @@ impl PackedConv {
         let count = vectors.len() / cin;
         let mut out = vec![0f32; (count + 1) * 9 * np];
         let kernel = Kernel::detect();
+        let taps = self.tap_major();
+        let taps = &taps[..];
         out[..count * 9 * np]
             .par_chunks_mut(9 * np)
             .zip(vectors.par_chunks(cin))
@@ -96,47 +98,56 @@ impl PackedConv {
             .for_each(|(t, a)| unsafe {
                 match kernel {
                     #[cfg(target_arch = "x86_64")]
-                    Kernel::Avx512 => self.products_avx512(a, t),
+                    Kernel::Avx512 => self.products_avx512(taps, a, t),
                     #[cfg(target_arch = "x86_64")]
-                    Kernel::Avx2 => self.products_avx2(a, t),
-                    _ => self.products_of(a, t),
+                    Kernel::Avx2 => self.products_avx2(taps, a, t),
+                    _ => self.products_of(taps, a, t),
                 }
             });
         out
     }
 
-    /// One vector's products: `t` is `[9][np]`.
+    /// One vector's products: `t` is `[9][np]`; `taps` the weights as `[cin][9][np]`.
     #[inline(always)]
-    fn products_of(&self, a: &[f32], t: &mut [f32]) {
-        let np = self.blocks() * CO_BLOCK;
-        for b in 0..self.blocks() {
-            for (ci, &v) in a.iter().enumerate() {
-                if v == 0.0 {
-                    continue; // after the ReLU, many are
-                }
-                let w: &[f32; 9 * CO_BLOCK] = self.weights(b, ci).try_into().expect("3x3");
-                for tap in 0..9 {
-                    let at = tap * np + b * CO_BLOCK;
-                    let d: &mut [f32; CO_BLOCK] =
-                        (&mut t[at..at + CO_BLOCK]).try_into().expect("a block");
-                    for l in 0..CO_BLOCK {
-                        d[l] += w[tap * CO_BLOCK + l] * v;
-                    }
-                }
+    fn products_of(&self, taps: &[f32], a: &[f32], t: &mut [f32]) {
+        let len = 9 * self.blocks() * CO_BLOCK;
+        for (ci, &v) in a.iter().enumerate() {
+            if v == 0.0 {
+                continue; // after the ReLU, many are
+            }
+            for (d, &w) in t.iter_mut().zip(&taps[ci * len..(ci + 1) * len]) {
+                *d += w * v;
             }
         }
     }
 
+    /// The weights as `[cin][9][np]` (every block's channels of one tap side by side).
+    fn tap_major(&self) -> Vec<f32> {
+        let np = self.blocks() * CO_BLOCK;
+        let mut out = vec![0f32; self.cin * 9 * np];
+        for b in 0..self.blocks() {
+            for ci in 0..self.cin {
+                let w = self.weights(b, ci);
+                for tap in 0..9 {
+                    let at = (ci * 9 + tap) * np + b * CO_BLOCK;
+                    out[at..at + CO_BLOCK]
+                        .copy_from_slice(&w[tap * CO_BLOCK..(tap + 1) * CO_BLOCK]);
+                }
+            }
+        }
+        out
+    }
+
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f")]
-    unsafe fn products_avx512(&self, a: &[f32], t: &mut [f32]) {
-        self.products_of(a, t)
+    unsafe fn products_avx512(&self, taps: &[f32], a: &[f32], t: &mut [f32]) {
+        self.products_of(taps, a, t)
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn products_avx2(&self, a: &[f32], t: &mut [f32]) {
-        self.products_of(a, t)
+    unsafe fn products_avx2(&self, taps: &[f32], a: &[f32], t: &mut [f32]) {
+        self.products_of(taps, a, t)
     }
 
     /// Runs this 3x3 convolution over an input given as windows (`patterns`, with `products`
