@@ -16,12 +16,7 @@ use gaugan::model::SegMaps;
 use gaugan::model::spade::{SpadeConfig, lookup_conv, same_conv};
 
 fn wgpu_device() -> Option<Device> {
-    if !wgpu_available() {
-        return None;
-    }
-    let be = gaugan::infer::backend::select(gaugan::infer::BackendChoice::Wgpu).unwrap();
-    eprintln!("wgpu adapter: {}", be.description);
-    Some(be.device)
+    wgpu_backend().map(|be| be.device)
 }
 
 fn vec4(t: Tensor<4>) -> Vec<f32> {

@@ -100,8 +100,17 @@ fn ade20k_small_intermediates() {
     );
 }
 
-#[test]
-fn vae_encoder_instance_and_2to1_aspect_match_official() {
+/// The VAE + encoder fixture with an instance-edge channel at 2:1: its model, label and
+/// instance maps, the official `mu` as the style, and the folder (for the expected arrays).
+struct VaeFixture {
+    dir: std::path::PathBuf,
+    model: gaugan::checkpoint::ModelFile,
+    labels: gaugan::labels::LabelMap,
+    inst: gaugan::labels::InstanceMap,
+    z: Style,
+}
+
+fn vae_fixture() -> VaeFixture {
     let dir = ref_fixture("vae-inst-2to1");
     let opts = ImportOptions {
         dataset: Some(Dataset::Custom),
@@ -111,6 +120,29 @@ fn vae_encoder_instance_and_2to1_aspect_match_official() {
         ..Default::default()
     };
     let model = import_official(&dir.join("netG.pth"), Some(&dir.join("netE.pth")), &opts).unwrap();
+    let labels = read_label_png(&dir.join("label.png"), 12, None).unwrap();
+    let inst = read_instance_png(&dir.join("instance.png")).unwrap();
+    let z = Style {
+        z: npy(dir.join("mu.npy")),
+    };
+    VaeFixture {
+        dir,
+        model,
+        labels,
+        inst,
+        z,
+    }
+}
+
+#[test]
+fn vae_encoder_instance_and_2to1_aspect_match_official() {
+    let VaeFixture {
+        dir,
+        model,
+        labels,
+        inst,
+        z,
+    } = vae_fixture();
     assert_eq!(model.generator.output_size(), [128, 256]);
     assert_eq!(model.generator.z_dim, Some(256));
     assert_eq!(model.generator_parameters(), 2_636_751);
@@ -118,8 +150,6 @@ fn vae_encoder_instance_and_2to1_aspect_match_official() {
     let mut synth = Synthesizer::new(&model, Device::flex()).unwrap();
 
     // The semantic input, edges included, is bit-exact.
-    let labels = read_label_png(&dir.join("label.png"), 12, None).unwrap();
-    let inst = read_instance_png(&dir.join("instance.png")).unwrap();
     let sem = synth.semantics_tensor(&labels, Some(&inst)).unwrap();
     let sem = sem
         .into_data()
@@ -135,9 +165,6 @@ fn vae_encoder_instance_and_2to1_aspect_match_official() {
     assert_parity("logvar", &logvar, &npy(dir.join("logvar.npy")));
 
     // Generator with z = mu (the official mu, to test G alone).
-    let z = Style {
-        z: npy(dir.join("mu.npy")),
-    };
     let photo = synth.synthesize(&labels, Some(&inst), Some(&z)).unwrap();
     assert_eq!((photo.width, photo.height), (256, 128));
     on_every_cpu_path(
@@ -212,12 +239,8 @@ fn tiny_matches_official_on_cpu() {
 
 #[test]
 fn tiny_matches_official_on_wgpu() {
-    if !wgpu_available() {
-        return;
-    }
+    let Some(be) = wgpu_backend() else { return };
     let dir = ref_fixture("tiny");
-    let be = gaugan::infer::backend::select(gaugan::infer::BackendChoice::Wgpu).unwrap();
-    eprintln!("wgpu adapter: {}", be.description);
     let mut synth = Synthesizer::new(&tiny_model(), be.device).unwrap();
     let labels = read_label_png(&dir.join("label.png"), 5, None).unwrap();
     let expected = npy(dir.join("expected.npy"));
@@ -244,31 +267,17 @@ fn tiny_matches_official_on_wgpu() {
 #[test]
 fn vae_with_instance_edges_matches_official_on_wgpu() {
     // The lookup kernel beside a dense edge channel, at 2:1, with a style vector.
-    if !wgpu_available() {
-        return;
-    }
-    let dir = ref_fixture("vae-inst-2to1");
-    let opts = ImportOptions {
-        dataset: Some(Dataset::Custom),
-        label_nc: Some(12),
-        instance: Some(true),
-        aspect_ratio: Some(2.0),
-        ..Default::default()
-    };
-    let model = import_official(&dir.join("netG.pth"), Some(&dir.join("netE.pth")), &opts).unwrap();
-    let be = gaugan::infer::backend::select(gaugan::infer::BackendChoice::Wgpu).unwrap();
-    let synth = Synthesizer::new(&model, be.device).unwrap();
+    let Some(be) = wgpu_backend() else { return };
+    let f = vae_fixture();
+    let synth = Synthesizer::new(&f.model, be.device).unwrap();
     assert_eq!((synth.path, synth.wgsl_kernels), (SynthPath::Lookup, true));
-    let labels = read_label_png(&dir.join("label.png"), 12, None).unwrap();
-    let inst = read_instance_png(&dir.join("instance.png")).unwrap();
-    let z = Style {
-        z: npy(dir.join("mu.npy")),
-    };
-    let photo = synth.synthesize(&labels, Some(&inst), Some(&z)).unwrap();
+    let photo = synth
+        .synthesize(&f.labels, Some(&f.inst), Some(&f.z))
+        .unwrap();
     assert_parity(
         "vae G(z=mu) (wgpu)",
         &photo.data,
-        &npy(dir.join("expected.npy")),
+        &npy(f.dir.join("expected.npy")),
     );
 }
 
@@ -284,10 +293,7 @@ fn assert_half_parity(what: &str, ours: &[f32], expected: &[f32]) {
 
 #[test]
 fn half_precision_on_wgpu_stays_within_its_bound() {
-    if !wgpu_available() {
-        return;
-    }
-    let be = gaugan::infer::backend::select(gaugan::infer::BackendChoice::Wgpu).unwrap();
+    let Some(be) = wgpu_backend() else { return };
     if !be.device.supports_dtype(FloatDType::F16) {
         // lavapipe computes in f16; a user's adapter may not.
         assert!(
@@ -313,26 +319,15 @@ fn half_precision_on_wgpu_stays_within_its_bound() {
         &npy(dir.join("expected.npy")),
     );
 
-    let dir = ref_fixture("vae-inst-2to1");
-    let opts = ImportOptions {
-        dataset: Some(Dataset::Custom),
-        label_nc: Some(12),
-        instance: Some(true),
-        aspect_ratio: Some(2.0),
-        ..Default::default()
-    };
-    let model = import_official(&dir.join("netG.pth"), Some(&dir.join("netE.pth")), &opts).unwrap();
-    let synth = Synthesizer::with_precision(&model, be.device, Precision::Half).unwrap();
-    let labels = read_label_png(&dir.join("label.png"), 12, None).unwrap();
-    let inst = read_instance_png(&dir.join("instance.png")).unwrap();
-    let z = Style {
-        z: npy(dir.join("mu.npy")),
-    };
-    let photo = synth.synthesize(&labels, Some(&inst), Some(&z)).unwrap();
+    let f = vae_fixture();
+    let synth = Synthesizer::with_precision(&f.model, be.device, Precision::Half).unwrap();
+    let photo = synth
+        .synthesize(&f.labels, Some(&f.inst), Some(&f.z))
+        .unwrap();
     assert_half_parity(
         "vae G(z=mu) (wgpu, f16)",
         &photo.data,
-        &npy(dir.join("expected.npy")),
+        &npy(f.dir.join("expected.npy")),
     );
 }
 

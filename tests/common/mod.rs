@@ -59,6 +59,17 @@ pub fn npy(path: PathBuf) -> Vec<f32> {
     gaugan::util::npy::read_f32(&path).unwrap().data
 }
 
+/// The wgpu backend (any adapter, lavapipe in CI), or `None` where there is no adapter (see
+/// [`wgpu_available`]).
+pub fn wgpu_backend() -> Option<gaugan::infer::Backend> {
+    if !wgpu_available() {
+        return None;
+    }
+    let be = gaugan::infer::backend::select(gaugan::infer::BackendChoice::Wgpu).unwrap();
+    eprintln!("wgpu adapter: {}", be.description);
+    Some(be)
+}
+
 /// Whether a wgpu adapter exists; in CI a missing one fails (CI installs lavapipe).
 pub fn wgpu_available() -> bool {
     if !gaugan::infer::backend::adapters().is_empty() {

@@ -426,35 +426,25 @@ impl Spade {
     /// `act(bn(x) * (1 + gamma) + beta)` with a border (the next convolution reads one).
     fn forward(&self, x: &Planes, grids: &mut Grids, act: Act) -> Planes {
         let mut out = Planes::zeros_padded(x.c, x.h, x.w);
-        if let Some((grid, patterns)) = grids.patterns(x.h, x.w) {
-            let vectors = self.shared.at_patterns(grid, patterns);
-            let products = self.gamma_beta.tap_products(&vectors);
-            self.gamma_beta.run_patterns(
-                patterns,
-                &products,
-                &Modulate {
-                    out: Out::new(&mut out),
-                    bias: &self.gamma_beta.bias,
-                    x,
-                    scale: &self.scale,
-                    shift: &self.shift,
-                    act,
-                },
-            );
-            return out;
+        let modulate = Modulate {
+            out: Out::new(&mut out),
+            bias: &self.gamma_beta.bias,
+            x,
+            scale: &self.scale,
+            shift: &self.shift,
+            act,
+        };
+        match grids.patterns(x.h, x.w) {
+            Some((grid, patterns)) => {
+                let vectors = self.shared.at_patterns(grid, patterns);
+                let products = self.gamma_beta.tap_products(&vectors);
+                self.gamma_beta.run_patterns(patterns, &products, &modulate);
+            }
+            None => {
+                let a = self.shared.run(grids.at(x.h, x.w), true);
+                self.gamma_beta.run(&a, &modulate);
+            }
         }
-        let a = self.shared.run(grids.at(x.h, x.w), true);
-        self.gamma_beta.run(
-            &a,
-            &Modulate {
-                out: Out::new(&mut out),
-                bias: &self.gamma_beta.bias,
-                x,
-                scale: &self.scale,
-                shift: &self.shift,
-                act,
-            },
-        );
         out
     }
 

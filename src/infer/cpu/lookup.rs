@@ -77,40 +77,19 @@ impl IdGrid {
 }
 
 impl OneHotConv {
-    /// Row `y` of the result, pixel-major (`acc[x * cout + c]`): each tap adds one contiguous
-    /// table row per pixel.
+    /// Row `y` of the result, pixel-major (`acc[x * cout + c]`), before the ReLU.
     #[inline(always)]
     fn row(&self, grid: &IdGrid, y: usize, acc: &mut [f32]) {
-        let (h, w, cout) = (grid.h, grid.w, self.cout);
-        let pw = w + 2;
-        for x in 0..w {
-            let a = &mut acc[x * cout..(x + 1) * cout];
-            a.copy_from_slice(&self.bias);
-            for dy in 0..3 {
-                for dx in 0..3 {
-                    let t = dy * 3 + dx;
-                    let p = (y + dy) * pw + x + dx;
-                    let id = grid.ids[p] as usize;
-                    let r = (t * (self.classes + 1) + id) * cout;
-                    for (ai, &wi) in a.iter_mut().zip(&self.table[r..r + cout]) {
-                        *ai += wi;
-                    }
-                    for e in 0..self.extra {
-                        let v = grid.extra[e * (h + 2) * pw + p];
-                        if v != 0.0 {
-                            let r = (t * self.extra + e) * cout;
-                            for (ai, &wi) in a.iter_mut().zip(&self.extra_w[r..r + cout]) {
-                                *ai += v * wi;
-                            }
-                        }
-                    }
-                }
-            }
+        let cout = self.cout;
+        for (x, a) in acc.chunks_exact_mut(cout).take(grid.w).enumerate() {
+            self.sum_at(grid, y, x, a);
         }
     }
 
-    /// The result at pixel `(y, x)` (ReLU included where the layer has one) into `a` (`cout`).
-    pub(crate) fn pixel(&self, grid: &IdGrid, y: usize, x: usize, a: &mut [f32]) {
+    /// The bias plus, for each tap, one contiguous table row (and the extra channels' terms):
+    /// pixel `(y, x)` before the ReLU, into `a` (`cout`).
+    #[inline(always)]
+    fn sum_at(&self, grid: &IdGrid, y: usize, x: usize, a: &mut [f32]) {
         let (h, pw, cout) = (grid.h, grid.w + 2, self.cout);
         a.copy_from_slice(&self.bias);
         for dy in 0..3 {
@@ -133,6 +112,11 @@ impl OneHotConv {
                 }
             }
         }
+    }
+
+    /// The result at pixel `(y, x)` (ReLU included where the layer has one) into `a` (`cout`).
+    pub(crate) fn pixel(&self, grid: &IdGrid, y: usize, x: usize, a: &mut [f32]) {
+        self.sum_at(grid, y, x, a);
         if self.relu {
             a.iter_mut().for_each(|v| *v = v.max(0.0));
         }

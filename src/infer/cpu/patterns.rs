@@ -45,7 +45,8 @@ impl Patterns {
         let limit = ((h * w) as f64 * MAX_FRACTION) as usize;
         let mut ids: HashMap<[u32; 9], u32> = HashMap::new();
         let mut reps = Vec::new();
-        let mut inner = vec![0u32; h * w];
+        // Border entries are set to the zero vector's index once the count is known.
+        let mut index = vec![u32::MAX; (h + 2) * pw];
         for y in 0..h {
             for x in 0..w {
                 let mut key = [0u32; 9];
@@ -61,15 +62,14 @@ impl Patterns {
                     }
                     reps.push((y, x));
                 }
-                inner[y * w + x] = u;
+                index[(y + 1) * pw + x + 1] = u;
             }
         }
         let zero = reps.len() as u32;
-        let mut index = vec![zero; (h + 2) * pw];
-        for y in 0..h {
-            index[(y + 1) * pw + 1..(y + 1) * pw + 1 + w]
-                .copy_from_slice(&inner[y * w..(y + 1) * w]);
-        }
+        index
+            .iter_mut()
+            .filter(|u| **u == u32::MAX)
+            .for_each(|u| *u = zero);
         Some(Patterns { h, w, index, reps })
     }
 
